@@ -1,0 +1,264 @@
+"""Absorption, consensus and polarisation probabilities (MODEL.md 3).
+
+With ``T`` the transient states and ``Q`` the chain restricted to them, the
+probability of ending in closed class ``C`` from transient state ``t`` is
+``h_C = (I - Q)^{-1} b_C`` with ``b_C(t) = P(t, C)``; the expected number of
+steps to enter a closed class is ``(I - Q)^{-1} 1``; and
+``P(absorbed by step t) = (P^t 1_closed)``.  P(polarisation) sums ``h_C`` over
+polarised classes, P(consensus on k) over the consensus class at vertex
+``k``, and P(other) the rest, so the three add to 1.
+
+Time is counted in chain steps, self-loops included (MODEL.md 3).  Every
+function works on exact chains (results are :class:`fractions.Fraction`) and
+float chains (results are floats) alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from scipy.sparse.csgraph import breadth_first_order
+
+from .classes import closed_classes
+from .linalg import solve_absorbing
+
+__all__ = [
+    "AbsorptionResult",
+    "absorption_probabilities",
+    "absorb",
+    "absorption_time_distribution",
+    "reachable_states",
+]
+
+
+@dataclass
+class AbsorptionResult:
+    """Absorption probabilities and times of a chain.
+
+    Attributes
+    ----------
+    starts : (n_starts,) int array
+        The start states the rows refer to.
+    classes : list of ClosedClass
+    class_probabilities : list of lists
+        ``[start][class]``: probability of ending in each closed class.
+    expected_steps : list
+        Expected number of steps to enter a closed class, per start.
+    exact : bool
+    """
+
+    starts: np.ndarray
+    classes: list
+    class_probabilities: list
+    expected_steps: list
+    exact: bool
+    n_components: int
+
+    def _sum(self, row, predicate):
+        zero = Fraction(0) if self.exact else 0.0
+        return sum((p for p, c in zip(self.class_probabilities[row], self.classes) if predicate(c)), zero)
+
+    def polarization(self, row=0):
+        """P(polarisation) from start ``row``."""
+        return self._sum(row, lambda c: c.kind == "polarised")
+
+    def consensus(self, row=0):
+        """P(consensus on any component)."""
+        return self._sum(row, lambda c: c.kind == "consensus")
+
+    def other(self, row=0):
+        """P(ending in a class that is neither consensus nor polarised)."""
+        return self._sum(row, lambda c: c.kind == "other")
+
+    def consensus_by_component(self, row=0):
+        """``[P(consensus on k) for k in range(K)]``."""
+        return [self._sum(row, lambda c, k=k: c.kind == "consensus" and c.component == k) for k in range(self.n_components)]
+
+    def row_of(self, state):
+        hits = np.flatnonzero(self.starts == state)
+        if len(hits) == 0:
+            raise KeyError(f"state {state} is not among the start states of this result")
+        return int(hits[0])
+
+
+def reachable_states(chain, start):
+    """State numbers reachable from ``start`` (itself included), sorted."""
+    return np.sort(breadth_first_order(chain.structure(), start, directed=True, return_predecessors=False))
+
+
+def absorption_probabilities(chain, start=None, progress=None, structure=None):
+    """Probability of each closed class and expected absorption time.
+
+    Parameters
+    ----------
+    chain : Chain
+    start : int or None
+        A start state number (only states reachable from it are solved), or
+        None for every state at once.
+    progress : callable, optional
+        Called with the number of transient states solved so far.
+    structure : ClassStructure, optional
+        Closed classes, if already computed.
+
+    Returns
+    -------
+    AbsorptionResult
+
+    Notes
+    -----
+    One block-triangular solve of ``(I - Q) [H | t] = [B | 1]`` (see
+    :mod:`markovgmm.analysis.linalg`) with one column per closed class plus
+    one for the expected time.  MODEL.md 3.
+
+    Examples
+    --------
+    >>> from markovgmm import System, build_chain
+    >>> chain = build_chain(System(agents=2, components=2, memory=4))
+    >>> result = absorption_probabilities(chain, chain.index(((2, 2), (2, 2))))
+    >>> result.polarization()
+    Fraction(139813, 1630674)
+    """
+    structure = structure if structure is not None else closed_classes(chain)
+    classes = structure.classes
+    class_of = structure.class_of
+    if start is None:
+        starts = np.arange(chain.n_states)
+        transient = structure.transient
+    else:
+        starts = np.array([int(start)])
+        transient = np.intersect1d(reachable_states(chain, int(start)), structure.transient)
+    n_classes = len(classes)
+    # Right-hand sides: one-step probability into each closed class, and 1 (in numerator units) for the time.
+    rows = np.repeat(np.arange(len(transient)), np.diff(chain.indptr)[transient])
+    take = np.concatenate([np.arange(chain.indptr[t], chain.indptr[t + 1]) for t in transient]) if len(transient) else np.zeros(0, np.int64)
+    target_class = class_of[chain.indices[take]]
+    into = target_class >= 0
+    dtype = chain.values.dtype if chain.exact else np.float64
+    rhs = np.zeros((len(transient), n_classes + 1), dtype=object if dtype == object else dtype)
+    np.add.at(rhs, (rows[into], target_class[into]), chain.values[take][into])
+    rhs[:, n_classes] = chain.denominator
+    solution = solve_absorbing(chain, transient, rhs, progress=progress)
+    position = {int(t): k for k, t in enumerate(transient)}
+    one, zero = (Fraction(1), Fraction(0)) if chain.exact else (1.0, 0.0)
+    probabilities, times = [], []
+    for state in starts.tolist():
+        if class_of[state] >= 0:
+            row = [zero] * n_classes
+            row[class_of[state]] = one
+            probabilities.append(row)
+            times.append(zero)
+        else:
+            values = solution[position[state]]
+            probabilities.append([v for v in values[:n_classes]] if chain.exact else [float(v) for v in values[:n_classes]])
+            times.append(values[n_classes] if chain.exact else float(values[n_classes]))
+    return AbsorptionResult(starts, classes, probabilities, times, chain.exact, chain.system.components)
+
+
+def absorption_time_distribution(chain, start, horizon, structure=None):
+    """``[P(absorbed by step t) for t in 0..horizon]`` from state ``start``.
+
+    Computed by pushing the start distribution forward, ``p_{t+1} = p_t P``
+    (exact integers over ``d^t`` on the exact path), and summing its mass on
+    closed-class states; the sequence is non-decreasing and tends to 1.
+
+    Examples
+    --------
+    >>> from markovgmm import System, build_chain
+    >>> chain = build_chain(System(agents=2, components=2, memory=2))
+    >>> [str(x) for x in absorption_time_distribution(chain, chain.index(((1, 1), (1, 1))), 2)]
+    ['0', '1/4', '7/16']
+    """
+    structure = structure if structure is not None else closed_classes(chain)
+    closed = structure.class_of >= 0
+    return [Fraction(x) if chain.exact else x for x in _closed_mass(chain, start, horizon, closed)]
+
+
+def _closed_mass(chain, start, horizon, closed):
+    rows = np.repeat(np.arange(chain.n_states), np.diff(chain.indptr))
+    if chain.exact:
+        vector = {int(start): 1}
+        scale = 1
+        out = [Fraction(int(closed[start]))]
+        values = chain.values.astype(object)
+        for _ in range(horizon):
+            support = np.fromiter(vector.keys(), dtype=np.int64)
+            weights = np.array(list(vector.values()), dtype=object)
+            vector = _push_exact(chain, support, weights, values)
+            scale *= chain.denominator
+            mass = sum(w for s, w in vector.items() if closed[s])
+            out.append(Fraction(mass, scale))
+        return out
+    P = chain.matrix()
+    p = np.zeros(chain.n_states)
+    p[start] = 1.0
+    out = [float(p[closed].sum())]
+    for _ in range(horizon):
+        p = P.T @ p
+        out.append(float(p[closed].sum()))
+    del rows
+    return out
+
+
+def _push_exact(chain, support, weights, values):
+    starts, ends = chain.indptr[support], chain.indptr[support + 1]
+    take = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+    owner = np.repeat(np.arange(len(support)), ends - starts)
+    contributions = weights[owner] * values[take]
+    targets = chain.indices[take]
+    order = np.argsort(targets, kind="stable")
+    targets, contributions = targets[order], contributions[order]
+    heads = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
+    sums = np.add.reduceat(contributions, heads)
+    return dict(zip(targets[heads].tolist(), sums.tolist()))
+
+
+def absorb(chain, start, horizon=None, progress=None):
+    """Everything MODEL.md 3 asks for from one start state, as a plain dict.
+
+    Keys: ``start``, ``states``, ``transient``, ``polarization``,
+    ``consensus``, ``consensus_by_component``, ``other``, ``expected_steps``,
+    ``classes`` (each with ``kind``, ``states`` as count vectors,
+    ``probability``, ``component``, ``camps``, ``camp_sizes``) and, with a
+    ``horizon``, ``absorption_time_cdf``.
+
+    Examples
+    --------
+    >>> from markovgmm import System, build_chain
+    >>> chain = build_chain(System(agents=2, components=2, memory=4))
+    >>> report = absorb(chain, chain.index(((2, 2), (2, 2))))
+    >>> report["polarization"], report["consensus_by_component"]
+    (Fraction(139813, 1630674), [Fraction(745430, 1630674), Fraction(745431, 1630674)])
+    """
+    structure = closed_classes(chain)
+    result = absorption_probabilities(chain, start, progress=progress, structure=structure)
+    classes = []
+    for cls, probability in zip(result.classes, result.class_probabilities[0]):
+        classes.append(
+            {
+                "kind": cls.kind,
+                "states": [chain.counts(s) for s in cls.states],
+                "probability": probability,
+                "component": cls.component,
+                "camps": cls.camps,
+                "camp_sizes": cls.camp_sizes,
+            }
+        )
+    report = {
+        "system": chain.system.describe(),
+        "start": chain.counts(start),
+        "exact": chain.exact,
+        "states": chain.n_states,
+        "transitions": chain.n_transitions,
+        "transient": int(len(structure.transient)),
+        "polarization": result.polarization(),
+        "consensus": result.consensus(),
+        "consensus_by_component": result.consensus_by_component(),
+        "other": result.other(),
+        "expected_steps": result.expected_steps[0],
+        "classes": classes,
+    }
+    if horizon is not None:
+        report["absorption_time_cdf"] = absorption_time_distribution(chain, start, horizon, structure)
+    return report

@@ -1,0 +1,115 @@
+"""State index of the memory-replacement chain: ranking and unranking (MODEL.md 2).
+
+One agent's memory is a count vector ``c`` in ``{c in N^K : sum c = N}``,
+ranked by the colexicographic rank of its stars-and-bars bar positions
+(``s_j = c_0 + ... + c_j + j`` for ``j < K-1``; rank ``= sum_j C(s_j, j+1)``),
+so local ranks run over ``0 .. C(N+K-1, K-1) - 1`` without a dictionary.  A
+global state is one local rank per agent, ranked in mixed radix with agent 0
+most significant: ``index = sum_i rank_i * L^(m-1-i)``.
+
+All functions work on arrays of states at once.
+"""
+
+from __future__ import annotations
+
+from math import comb
+
+import numpy as np
+
+__all__ = [
+    "local_states",
+    "rank_counts",
+    "global_index",
+    "local_ranks",
+    "state_counts",
+    "all_states",
+    "index_of_state",
+]
+
+
+def _binomial_table(n, k):
+    table = np.zeros((n + 1, k + 1), dtype=np.int64)
+    for a in range(n + 1):
+        for b in range(min(a, k) + 1):
+            table[a, b] = comb(a, b)
+    return table
+
+
+def rank_counts(counts, N):
+    """Local rank of each count vector in ``counts`` (shape ``(..., K)``).
+
+    >>> rank_counts(np.array([[4, 0], [3, 1], [0, 4]]), 4).tolist()
+    [0, 1, 4]
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    K = counts.shape[-1]
+    bars = np.cumsum(counts[..., :-1], axis=-1) + np.arange(K - 1)
+    table = _binomial_table(N + K - 1, K - 1)
+    ranks = np.zeros(counts.shape[:-1], dtype=np.int64)
+    for j in range(K - 1):
+        ranks += table[bars[..., j], j + 1]
+    return ranks
+
+
+def local_states(N, K):
+    """All count vectors of one agent, row ``r`` being the vector of rank ``r``.
+
+    Shape ``(C(N+K-1, K-1), K)``.
+
+    >>> local_states(2, 2).tolist()
+    [[2, 0], [1, 1], [0, 2]]
+    """
+    L = comb(N + K - 1, K - 1)
+    out = np.empty((L, K), dtype=np.int64)
+    # Enumerate compositions of N into K parts, then place each at its rank.
+    grids = _compositions(N, K)
+    out[rank_counts(grids, N)] = grids
+    return out
+
+
+def _compositions(N, K):
+    if K == 1:
+        return np.array([[N]], dtype=np.int64)
+    parts = []
+    for first in range(N + 1):
+        rest = _compositions(N - first, K - 1)
+        parts.append(np.concatenate([np.full((len(rest), 1), first, dtype=np.int64), rest], axis=1))
+    return np.concatenate(parts, axis=0)
+
+
+def global_index(local, L):
+    """Global index of states given as local ranks, shape ``(..., m)``."""
+    local = np.asarray(local, dtype=np.int64)
+    m = local.shape[-1]
+    weights = L ** np.arange(m - 1, -1, -1, dtype=np.int64)
+    return local @ weights
+
+
+def local_ranks(index, L, m):
+    """Local rank of every agent for global indices ``index``; shape ``(..., m)``."""
+    index = np.asarray(index, dtype=np.int64)
+    out = np.empty(index.shape + (m,), dtype=np.int64)
+    rest = index.copy()
+    for i in range(m - 1, -1, -1):
+        out[..., i] = rest % L
+        rest //= L
+    return out
+
+
+def all_states(L, m):
+    """Local ranks of every global state in index order, shape ``(L^m, m)``."""
+    return local_ranks(np.arange(L**m, dtype=np.int64), L, m)
+
+
+def state_counts(system, index):
+    """Count vectors ``(m, K)`` of the global state ``index`` as nested tuples."""
+    table = local_states(system.memory, system.components)
+    ranks = local_ranks(np.int64(index), system.n_local_states, system.agents)
+    return tuple(tuple(int(x) for x in table[r]) for r in ranks)
+
+
+def index_of_state(system, state):
+    """Global index of a state given as one count vector per agent (validated)."""
+    state = system.check_state(state)
+    ranks = rank_counts(np.array(state, dtype=np.int64), system.memory)
+    return int(global_index(ranks, system.n_local_states))

@@ -1,0 +1,76 @@
+"""Chain options shared by every command that builds a chain (absorb, claims, bounds, ...)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from ..errors import InputError
+from ..numbers import jsonable
+from ..system import GRAPH_NAMES, System, parse_start, read_edge_list
+
+__all__ = ["add_chain_options", "system_from_args", "start_from_args", "print_json", "announce_cost"]
+
+
+def add_chain_options(parser):
+    """Add the options that describe a system (MODEL.md 2)."""
+    group = parser.add_argument_group("chain")
+    group.add_argument("--agents", "-m", type=int, default=2, help="number of agents m (default 2)")
+    group.add_argument("--components", "-K", type=int, default=2, help="number of components K (default 2)")
+    group.add_argument("--memory", "-N", type=int, default=4, help="memory size N (default 4)")
+    group.add_argument("--replace", "-r", type=int, default=1, help="items replaced per update r (default 1)")
+    group.add_argument("--schedule", default="sync", help="sync (default) or async")
+    group.add_argument("--ownership", default="support", help="support (default) or open")
+    group.add_argument("--prune", type=int, default=0, help="pruning threshold tau (default 0 = off)")
+    group.add_argument(
+        "--graph",
+        default="complete",
+        help=f"reading graph: {', '.join(GRAPH_NAMES)} or an edge-list FILE (default complete)",
+    )
+    group.add_argument("--directed", action="store_true", help="read an edge-list FILE as directed (u v: v reads u)")
+    group.add_argument("--open-neighbourhood", action="store_true", help="agents do not read their own posts")
+    group.add_argument("--weighted", action="store_true", help="weigh authors by the edge-list FILE's third column")
+    group.add_argument("--start", default=None, help='start counts "c11,c12;c21,c22;..." (default: most balanced)')
+
+
+def system_from_args(args):
+    graph = args.graph
+    if graph not in GRAPH_NAMES:
+        if not os.path.exists(graph):
+            raise InputError(f"graph must be one of {', '.join(GRAPH_NAMES)} or an existing edge-list file, got {graph!r}")
+        graph = read_edge_list(graph, directed=args.directed)
+    return System(
+        agents=args.agents,
+        components=args.components,
+        memory=args.memory,
+        replace=args.replace,
+        schedule=args.schedule,
+        ownership=args.ownership,
+        prune=args.prune,
+        graph=graph,
+        closed_neighbourhood=not args.open_neighbourhood,
+        edge_weight="weight" if args.weighted else None,
+    )
+
+
+def start_from_args(system, args):
+    return system.check_state(parse_start(args.start, system.agents, system.components, system.memory))
+
+
+def print_json(obj):
+    print(json.dumps(jsonable(obj), indent=2))
+
+
+def announce_cost(system, quiet=False):
+    """Say what a large build will cost before starting it (stderr)."""
+    from ..chain.build import estimate_cost
+
+    cost = estimate_cost(system)
+    if cost["states"] >= 50_000 and not quiet:
+        print(
+            f"markovgmm: building {cost['states']:,} states, up to {cost['transitions']:,} transitions "
+            f"(about {cost['bytes'] / 2**20:,.0f} MiB)",
+            file=sys.stderr,
+        )
+    return cost

@@ -1,0 +1,78 @@
+"""``markovgmm absorb``: absorption, polarisation and consensus from one start state."""
+
+from __future__ import annotations
+
+from ..analysis.absorption import absorb
+from ..chain.build import build_chain
+from ..numbers import fraction_str
+from ..progress import progress_bar
+from ._options import add_chain_options, announce_cost, print_json, start_from_args, system_from_args
+
+__all__ = ["register", "run", "format_value"]
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "absorb",
+        help="P(polarisation), P(consensus), closed classes and absorption time from a start state",
+        description="Build the memory-replacement chain (MODEL.md 2) and report its absorption (MODEL.md 3).",
+    )
+    add_chain_options(parser)
+    parser.add_argument("--exact", action="store_true", help="exact rational arithmetic (default: float64)")
+    parser.add_argument("--horizon", type=int, default=None, help="also report P(absorbed by step t), t <= HORIZON")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or cost line")
+    parser.set_defaults(func=run)
+
+
+def format_value(value, exact):
+    """Human form: floats to 12 digits; exact values as decimal and fraction."""
+    if not exact:
+        return f"{value:.12g}"
+    text = fraction_str(value)
+    if "/" not in text:
+        return text
+    if len(text) > 60:
+        text = f"{text[:28]}...{text[-28:]}"
+    return f"{float(value):.12g}  [{text}]"
+
+
+def run(args):
+    from ..errors import InputError
+
+    if args.horizon is not None and args.horizon < 0:
+        raise InputError(f"horizon must be a nonnegative integer, got {args.horizon}")
+    system = system_from_args(args)
+    start_state = start_from_args(system, args)
+    announce_cost(system, args.quiet)
+    chain = build_chain(system, exact=args.exact)
+    start = chain.index(start_state)
+    with progress_bar(None, "solving", quiet=args.quiet, unit="states") as bar:
+        report = absorb(chain, start, horizon=args.horizon, progress=lambda done: bar.update(done - bar.n))
+    if args.json:
+        print_json(report)
+        return 0
+    fmt = lambda v: format_value(v, chain.exact)  # noqa: E731
+    print(f"system      {report['system']}")
+    print(f"start       {';'.join(','.join(map(str, c)) for c in report['start'])}")
+    print(f"arithmetic  {'exact (rational)' if chain.exact else 'float64'}")
+    print(f"states      {report['states']:,} ({report['transient']:,} transient, {report['transitions']:,} transitions)")
+    print(f"P(polarisation)       {fmt(report['polarization'])}")
+    print(f"P(consensus)          {fmt(report['consensus'])}")
+    for k, value in enumerate(report["consensus_by_component"]):
+        print(f"  on component {k:<6} {fmt(value)}")
+    if report["other"]:
+        print(f"P(other)              {fmt(report['other'])}")
+    print(f"E[absorption steps]   {fmt(report['expected_steps'])}")
+    print("closed classes:")
+    print(f"  {'kind':<10} {'camp sizes':<12} {'probability':<24} state")
+    for cls in report["classes"]:
+        sizes = ",".join(map(str, cls["camp_sizes"])) if cls["camp_sizes"] else "-"
+        state = ";".join(",".join(map(str, c)) for c in cls["states"][0]) + (" ..." if len(cls["states"]) > 1 else "")
+        value = f"{float(cls['probability']):.12g}"
+        print(f"  {cls['kind']:<10} {sizes:<12} {value:<24} {state}")
+    if args.horizon is not None:
+        print("P(absorbed by step t):")
+        for t, value in enumerate(report["absorption_time_cdf"]):
+            print(f"  t={t:<5} {float(value):.12g}")
+    return 0

@@ -1,0 +1,71 @@
+"""Exact numbers in and out: parsing user input to rationals, printing them.
+
+The exact path never touches a float.  User input that is a float is read
+through its decimal string (``0.1`` means 1/10), integers and
+:class:`fractions.Fraction` are taken as they are, strings may be ``"p/q"``
+or decimals.  Output of exact values is the string ``"p/q"`` (``"0"`` and
+``"1"`` for the integers), which JSON consumers parse without loss.
+"""
+
+from fractions import Fraction
+from numbers import Rational
+
+__all__ = ["to_fraction", "fraction_str", "jsonable"]
+
+
+def to_fraction(value, name="value"):
+    """Read ``value`` as an exact rational.
+
+    >>> to_fraction("3/4"), to_fraction(0.1), to_fraction(2)
+    (Fraction(3, 4), Fraction(1, 10), Fraction(2, 1))
+    """
+    from .errors import InputError
+
+    if isinstance(value, bool):
+        raise InputError(f"{name}: expected a number, got {value!r}")
+    if isinstance(value, Rational):
+        return Fraction(int(value.numerator), int(value.denominator))
+    if hasattr(value, "p") and hasattr(value, "q"):  # python-flint fmpq, sympy Rational
+        return Fraction(int(value.p), int(value.q))
+    try:
+        if isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError
+            return Fraction(repr(value))
+        return Fraction(str(value).strip())
+    except (ValueError, ZeroDivisionError):
+        raise InputError(f"{name}: expected a rational number such as 3, 0.25 or 1/3, got {value!r}") from None
+
+
+def fraction_str(value):
+    """Exact value as ``"p/q"`` (integers as ``"p"``).
+
+    >>> fraction_str(Fraction(6, 8)), fraction_str(Fraction(1))
+    ('3/4', '1')
+    """
+    value = to_fraction(value)
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{value.numerator}/{value.denominator}"
+
+
+def jsonable(obj):
+    """Recursively turn results into JSON-ready data: Fractions become ``"p/q"``,
+    numpy scalars and arrays become Python numbers and lists."""
+    import numpy as np
+
+    if isinstance(obj, Fraction):
+        return fraction_str(obj)
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj

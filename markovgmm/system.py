@@ -1,0 +1,390 @@
+"""System: the validated description of an interacting-GMM chain (MODEL.md 2).
+
+A :class:`System` holds everything that determines the memory-replacement
+chain: agents ``m``, components ``K``, memory ``N``, replacements ``r``, the
+schedule, the ownership rule, the pruning threshold ``tau``, the component
+means and covariance, and the reading matrix ``W``.  It is checked once, when
+made; building and analysis trust it.
+
+The reading matrix comes from a networkx graph (:func:`reading_matrix`):
+agent ``i`` is the ``i``-th node in the graph's node order, and row ``i`` of
+``W`` is the law of the author of a post that reader ``i`` reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from math import comb
+
+import networkx as nx
+
+from .errors import InputError
+from .numbers import to_fraction
+
+__all__ = [
+    "System",
+    "reading_matrix",
+    "graph_from_name",
+    "read_edge_list",
+    "balanced_counts",
+    "parse_start",
+    "SCHEDULES",
+    "OWNERSHIPS",
+    "GRAPH_NAMES",
+]
+
+SCHEDULES = ("sync", "async")
+OWNERSHIPS = ("support", "open", "gaussian")
+GRAPH_NAMES = ("complete", "path", "ring", "star")
+
+
+def _int_param(value, name, low, high=None, what=None):
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            as_int = int(value)
+        except (TypeError, ValueError):
+            as_int = None
+        if as_int is None or as_int != value:
+            raise InputError(f"{name} must be an integer, got {value!r}")
+        value = as_int
+    if value < low or (high is not None and value > high):
+        allowed = what or (f"an integer >= {low}" if high is None else f"an integer from {low} to {high}")
+        raise InputError(f"{name} must be {allowed}, got {value}")
+    return value
+
+
+def graph_from_name(name, m):
+    """The named reading graph on ``m`` agents: complete, path, ring or star.
+
+    >>> sorted(graph_from_name("path", 3).edges())
+    [(0, 1), (1, 2)]
+    """
+    if name == "complete":
+        return nx.complete_graph(m)
+    if name == "path":
+        return nx.path_graph(m)
+    if name == "ring":
+        if m < 3:
+            raise InputError(f"graph: a ring needs at least 3 agents, got agents={m}")
+        return nx.cycle_graph(m)
+    if name == "star":
+        return nx.star_graph(m - 1)
+    raise InputError(f"graph must be one of {', '.join(GRAPH_NAMES)} or an edge-list file, got {name!r}")
+
+
+def read_edge_list(path, directed=False):
+    """Read a reading graph from an edge-list file.
+
+    One edge per line, ``u v`` or ``u v weight`` (weights are read exactly:
+    ``1/3`` or ``0.25``); ``#`` starts a comment.  Node labels that all look
+    like integers are sorted numerically, otherwise as strings; agent ``i`` is
+    the ``i``-th label in that order.  A line ``u`` alone adds an isolated
+    node.  On a directed graph an edge ``u v`` means ``v`` reads ``u``.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError as err:
+        raise InputError(f"graph: cannot read edge-list file {path!r} ({err.strerror})") from None
+    graph = nx.DiGraph() if directed else nx.Graph()
+    rows = []
+    for number, raw in enumerate(lines, 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) > 3:
+            raise InputError(f"graph: {path}:{number}: expected 'u v [weight]', got {raw.strip()!r}")
+        rows.append((number, parts))
+    labels = {p for _, parts in rows for p in parts[:2]}
+    numeric = all(_looks_int(label) for label in labels)
+    convert = int if numeric else str
+    for number, parts in rows:
+        if len(parts) == 1:
+            graph.add_node(convert(parts[0]))
+            continue
+        attrs = {}
+        if len(parts) == 3:
+            attrs["weight"] = to_fraction(parts[2], name=f"graph: {path}:{number}: weight")
+        graph.add_edge(convert(parts[0]), convert(parts[1]), **attrs)
+    relabel = {node: i for i, node in enumerate(sorted(graph.nodes()))}
+    return nx.relabel_nodes(graph, relabel)
+
+
+def _looks_int(text):
+    try:
+        int(text)
+        return True
+    except ValueError:
+        return False
+
+
+def reading_matrix(graph, m=None, closed=True, weight=None):
+    """Row-stochastic "who reads whom" matrix ``W`` of a graph, as Fractions.
+
+    ``W[i][j]`` is the probability that a post read by agent ``i`` was written
+    by agent ``j``.  The complete graph gives ``W[i][j] = 1/m`` (the shared
+    Internet of seed 002).  Otherwise reader ``i`` reads uniformly over its
+    closed in-neighbourhood (itself and the agents it reads; on a directed
+    graph an edge ``u -> v`` means ``v`` reads ``u``), or its open
+    in-neighbourhood with ``closed=False``.  With ``weight`` (an edge
+    attribute name) the reader weighs authors by that attribute; its own
+    weight is the self-loop's if the graph has one, else 1 (closed) or 0
+    (open).
+
+    >>> [[str(x) for x in row] for row in reading_matrix(nx.path_graph(3))]
+    [['1/2', '1/2', '0'], ['1/3', '1/3', '1/3'], ['0', '1/2', '1/2']]
+    """
+    nodes = list(graph.nodes())
+    if m is not None and len(nodes) != m:
+        raise InputError(f"graph: has {len(nodes)} nodes but agents={m}; it needs exactly one node per agent")
+    n = len(nodes)
+    index = {node: i for i, node in enumerate(nodes)}
+    rows = [[Fraction(0)] * n for _ in range(n)]
+    for reader in nodes:
+        i = index[reader]
+        authors = graph.predecessors(reader) if graph.is_directed() else graph.neighbors(reader)
+        for author in authors:
+            if author == reader:
+                continue
+            w = Fraction(1)
+            if weight is not None:
+                data = graph.get_edge_data(author, reader, default={})
+                w = to_fraction(data.get(weight, 1), name=f"graph: weight of edge {author}-{reader}")
+                if w < 0:
+                    raise InputError(f"graph: edge weights must be >= 0, edge {author}-{reader} has {w}")
+            rows[i][index[author]] += w
+        if closed:
+            self_weight = Fraction(1)
+            if weight is not None and graph.has_edge(reader, reader):
+                self_weight = to_fraction(graph[reader][reader].get(weight, 1), name="graph: self-loop weight")
+            rows[i][i] = self_weight
+        elif weight is not None and graph.has_edge(reader, reader):
+            rows[i][i] = to_fraction(graph[reader][reader].get(weight, 1), name="graph: self-loop weight")
+        total = sum(rows[i])
+        if total == 0:
+            raise InputError(
+                f"graph: agent {i} reads nobody (open neighbourhood with no in-neighbours); "
+                "use closed neighbourhoods or add an edge"
+            )
+        rows[i] = [x / total for x in rows[i]]
+    return tuple(tuple(row) for row in rows)
+
+
+def balanced_counts(N, K):
+    """The most balanced count vector: ``N // K`` each, the remainder to the
+    lowest-index components.
+
+    >>> balanced_counts(5, 2)
+    (3, 2)
+    """
+    base, extra = divmod(N, K)
+    return tuple(base + (1 if k < extra else 0) for k in range(K))
+
+
+def parse_start(text, m, K, N):
+    """Parse a start state ``"c11,c12;c21,c22;..."`` into a tuple of count tuples.
+
+    >>> parse_start("3,1;1,3", 2, 2, 4)
+    ((3, 1), (1, 3))
+    """
+    if text is None:
+        return tuple(balanced_counts(N, K) for _ in range(m))
+    agents = [part for part in str(text).split(";")]
+    if len(agents) != m:
+        raise InputError(f"start: needs one count vector per agent ({m}), separated by ';', got {len(agents)}")
+    state = []
+    for i, part in enumerate(agents):
+        try:
+            counts = tuple(int(x) for x in part.split(","))
+        except ValueError:
+            raise InputError(f"start: agent {i} counts must be integers separated by ',', got {part!r}") from None
+        state.append(counts)
+    return tuple(state)
+
+
+@dataclass(frozen=True)
+class System:
+    """A validated interacting-GMM chain description (MODEL.md section 2).
+
+    Parameters
+    ----------
+    agents, components, memory : int
+        ``m >= 1`` agents, ``K >= 2`` components, memory size ``N >= 1``.
+    replace : int
+        Items replaced per update, ``1 <= r <= N`` (``alpha = r / N``).
+    schedule : {"sync", "async"}
+        ``sync``: every agent updates each step, independently given the
+        state; ``async``: one uniformly chosen agent updates.
+    ownership : {"support", "open", "gaussian"}
+        How an incoming point is labelled (MODEL.md 2, step 2).
+    prune : int
+        Pruning threshold ``tau >= 0`` (0 = off); ``K * tau < N`` so some
+        component always survives pruning.
+    means : tuple of tuples, optional
+        Component means ``mu_k`` (default ``mu_k = k`` in one dimension).
+    covariance : tuple of tuples, optional
+        Shared symmetric positive definite covariance (default identity).
+    graph : str or networkx graph, optional
+        ``complete`` (default), ``path``, ``ring``, ``star``, or a graph.
+    reading : m x m rationals, optional
+        The reading matrix ``W`` itself (rows sum to 1); overrides ``graph``.
+    closed_neighbourhood : bool
+        Readers also read their own posts (default True).
+    edge_weight : str, optional
+        Edge attribute to weigh authors by.
+
+    Examples
+    --------
+    >>> s = System(agents=2, components=2, memory=4)
+    >>> s.n_local_states, s.n_states, [str(w) for w in s.W[0]]
+    (5, 25, ['1/2', '1/2'])
+    """
+
+    agents: int
+    components: int
+    memory: int
+    replace: int = 1
+    schedule: str = "sync"
+    ownership: str = "support"
+    prune: int = 0
+    means: tuple | None = None
+    covariance: tuple | None = None
+    graph: object = "complete"
+    reading: tuple | None = None
+    closed_neighbourhood: bool = True
+    edge_weight: str | None = None
+    W: tuple = field(init=False, repr=False)
+    graph_name: str = field(init=False, repr=False)
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        m = _int_param(self.agents, "agents", 1)
+        K = _int_param(self.components, "components", 2)
+        N = _int_param(self.memory, "memory", 1)
+        r = _int_param(self.replace, "replace", 1, N, what=f"an integer from 1 to memory={N}")
+        tau = _int_param(self.prune, "prune", 0)
+        if K * tau >= N:
+            raise InputError(
+                f"prune must satisfy components*prune < memory so some component survives, "
+                f"got prune={tau} with components={K}, memory={N} (largest allowed {(N - 1) // K})"
+            )
+        if self.schedule not in SCHEDULES:
+            raise InputError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.ownership not in OWNERSHIPS:
+            raise InputError(f"ownership must be one of {', '.join(OWNERSHIPS)}, got {self.ownership!r}")
+        for name, value in (("agents", m), ("components", K), ("memory", N), ("replace", r), ("prune", tau)):
+            set_(self, name, value)
+        set_(self, "means", self._checked_means(K))
+        set_(self, "covariance", self._checked_covariance(len(self.means[0])))
+        if self.reading is not None:
+            W = self._checked_reading(self.reading, m)
+            graph_name = "matrix"
+        else:
+            graph = self.graph
+            graph_name = graph if isinstance(graph, str) else "custom"
+            if isinstance(graph, str):
+                graph = graph_from_name(graph, m)
+            elif not isinstance(graph, nx.Graph):
+                raise InputError(f"graph must be a name ({', '.join(GRAPH_NAMES)}) or a networkx graph, got {type(graph).__name__}")
+            W = reading_matrix(graph, m=m, closed=self.closed_neighbourhood, weight=self.edge_weight)
+        set_(self, "W", W)
+        set_(self, "graph_name", graph_name)
+        # Fail early, before any state is built, when the chain cannot be stored at all.
+        if self.n_local_states ** m > 10**12:
+            from .errors import TooLargeError
+
+            raise TooLargeError(
+                f"agents/memory: {self.n_local_states}^{m} = {self.n_local_states ** m:.3e} states is beyond any "
+                "explicit chain; reduce agents or memory"
+            )
+
+    def _checked_means(self, K):
+        if self.means is None:
+            return tuple((Fraction(k),) for k in range(K))
+        means = tuple(
+            tuple(to_fraction(x, name=f"means[{k}]") for x in (mu if isinstance(mu, (list, tuple)) else (mu,)))
+            for k, mu in enumerate(self.means)
+        )
+        if len(means) != K:
+            raise InputError(f"means must list one mean per component ({K}), got {len(means)}")
+        if len({len(mu) for mu in means}) != 1:
+            raise InputError("means must all have the same dimension")
+        return means
+
+    def _checked_covariance(self, d):
+        if self.covariance is None:
+            return tuple(tuple(Fraction(int(a == b)) for b in range(d)) for a in range(d))
+        cov = tuple(tuple(to_fraction(x, name="covariance") for x in row) for row in self.covariance)
+        if len(cov) != d or any(len(row) != d for row in cov):
+            raise InputError(f"covariance must be a {d} x {d} matrix (the means' dimension)")
+        if any(cov[a][b] != cov[b][a] for a in range(d) for b in range(d)):
+            raise InputError("covariance must be symmetric")
+        # Positive definite iff every leading principal minor is positive (Sylvester), exactly.
+        import sympy
+
+        matrix = sympy.Matrix(d, d, lambda a, b: sympy.Rational(cov[a][b].numerator, cov[a][b].denominator))
+        if any(matrix[:k, :k].det() <= 0 for k in range(1, d + 1)):
+            raise InputError("covariance must be positive definite")
+        return cov
+
+    @staticmethod
+    def _checked_reading(reading, m):
+        rows = [list(row) for row in reading]
+        if len(rows) != m or any(len(row) != m for row in rows):
+            raise InputError(f"reading: W must be an {m} x {m} matrix (agents x agents)")
+        W = tuple(tuple(to_fraction(x, name=f"reading[{i}]") for x in row) for i, row in enumerate(rows))
+        for i, row in enumerate(W):
+            if any(x < 0 for x in row):
+                raise InputError(f"reading: W must be nonnegative, row {i} has a negative entry")
+            if sum(row) != 1:
+                raise InputError(f"reading: W must be row-stochastic, row {i} sums to {sum(row)}")
+        return W
+
+    # ---- derived quantities -------------------------------------------------
+    @property
+    def n_local_states(self):
+        """Count vectors of one agent: ``C(N+K-1, K-1)``."""
+        return comb(self.memory + self.components - 1, self.components - 1)
+
+    @property
+    def n_states(self):
+        """Global states before symmetry reduction: ``C(N+K-1, K-1)^m``."""
+        return self.n_local_states ** self.agents
+
+    @property
+    def is_complete_reading(self):
+        """True when every reader weighs every author by ``1/m``."""
+        m = self.agents
+        return all(x == Fraction(1, m) for row in self.W for x in row)
+
+    @property
+    def exact_supported(self):
+        """Whether transition probabilities are rational (not under ``gaussian``)."""
+        return self.ownership != "gaussian"
+
+    def check_state(self, state, name="start"):
+        """Validate a global state given as one count vector per agent."""
+        m, K, N = self.agents, self.components, self.memory
+        if len(state) != m:
+            raise InputError(f"{name}: needs one count vector per agent ({m}), got {len(state)}")
+        out = []
+        for i, counts in enumerate(state):
+            counts = tuple(counts)
+            if len(counts) != K:
+                raise InputError(f"{name}: agent {i} needs {K} counts (one per component), got {len(counts)}")
+            if any((not isinstance(c, int)) or c < 0 for c in counts):
+                raise InputError(f"{name}: agent {i} counts must be nonnegative integers, got {counts}")
+            if sum(counts) != N:
+                raise InputError(f"{name}: agent {i} counts must sum to memory={N}, got {counts} (sum {sum(counts)})")
+            out.append(counts)
+        return tuple(out)
+
+    def describe(self):
+        """One-line human description."""
+        extra = f", prune={self.prune}" if self.prune else ""
+        return (
+            f"m={self.agents}, K={self.components}, N={self.memory}, r={self.replace}, "
+            f"{self.schedule}, {self.ownership}, graph={self.graph_name}{extra}"
+        )
