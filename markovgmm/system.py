@@ -109,7 +109,10 @@ def read_edge_list(path, directed=False):
             attrs["weight"] = to_fraction(parts[2], name=f"graph: {path}:{number}: weight")
         graph.add_edge(convert(parts[0]), convert(parts[1]), **attrs)
     relabel = {node: i for i, node in enumerate(sorted(graph.nodes()))}
-    return nx.relabel_nodes(graph, relabel)
+    ordered = graph.__class__()
+    ordered.add_nodes_from(range(len(relabel)))  # node order = sorted label order = agent order
+    ordered.add_edges_from((relabel[u], relabel[v], data) for u, v, data in graph.edges(data=True))
+    return ordered
 
 
 def _looks_int(text):
