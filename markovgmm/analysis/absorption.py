@@ -168,7 +168,7 @@ def absorption_time_distribution(chain, start, horizon, structure=None):
     >>> from markovgmm import System, build_chain
     >>> chain = build_chain(System(agents=2, components=2, memory=2))
     >>> [str(x) for x in absorption_time_distribution(chain, chain.index(((1, 1), (1, 1))), 2)]
-    ['0', '1/4', '7/16']
+    ['0', '1/4', '9/16']
     """
     structure = structure if structure is not None else closed_classes(chain)
     closed = structure.class_of >= 0
@@ -229,7 +229,7 @@ def absorb(chain, start, horizon=None, progress=None):
     >>> chain = build_chain(System(agents=2, components=2, memory=4))
     >>> report = absorb(chain, chain.index(((2, 2), (2, 2))))
     >>> report["polarization"], report["consensus_by_component"]
-    (Fraction(139813, 1630674), [Fraction(745430, 1630674), Fraction(745431, 1630674)])
+    (Fraction(139813, 1630674), [Fraction(1490861, 3261348), Fraction(1490861, 3261348)])
     """
     structure = closed_classes(chain)
     result = absorption_probabilities(chain, start, progress=progress, structure=structure)

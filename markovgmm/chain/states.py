@@ -1,9 +1,11 @@
 """State index of the memory-replacement chain: ranking and unranking (MODEL.md 2).
 
 One agent's memory is a count vector ``c`` in ``{c in N^K : sum c = N}``,
-ranked by the colexicographic rank of its stars-and-bars bar positions
-(``s_j = c_0 + ... + c_j + j`` for ``j < K-1``; rank ``= sum_j C(s_j, j+1)``),
-so local ranks run over ``0 .. C(N+K-1, K-1) - 1`` without a dictionary.  A
+ranked by the colexicographic rank of the stars-and-bars bar positions of
+the reversed vector (``s_j = c_{K-1} + ... + c_{K-1-j} + j`` for
+``j < K-1``; rank ``= sum_j C(s_j, j+1)``), so local ranks run over
+``0 .. C(N+K-1, K-1) - 1`` without a dictionary, rank 0 is ``(N, 0, ..., 0)``
+and the last rank is ``(0, ..., 0, N)``.  A
 global state is one local rank per agent, ranked in mixed radix with agent 0
 most significant: ``index = sum_i rank_i * L^(m-1-i)``.
 
@@ -43,7 +45,8 @@ def rank_counts(counts, N):
     """
     counts = np.asarray(counts, dtype=np.int64)
     K = counts.shape[-1]
-    bars = np.cumsum(counts[..., :-1], axis=-1) + np.arange(K - 1)
+    # Reversed so that rank 0 is (N, 0, ..., 0): the vertex of component 0 comes first.
+    bars = np.cumsum(counts[..., :0:-1], axis=-1) + np.arange(K - 1)
     table = _binomial_table(N + K - 1, K - 1)
     ranks = np.zeros(counts.shape[:-1], dtype=np.int64)
     for j in range(K - 1):
@@ -71,7 +74,7 @@ def _compositions(N, K):
     if K == 1:
         return np.array([[N]], dtype=np.int64)
     parts = []
-    for first in range(N + 1):
+    for first in range(N, -1, -1):
         rest = _compositions(N - first, K - 1)
         parts.append(np.concatenate([np.full((len(rest), 1), first, dtype=np.int64), rest], axis=1))
     return np.concatenate(parts, axis=0)
