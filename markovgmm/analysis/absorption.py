@@ -23,6 +23,7 @@ from scipy.sparse.csgraph import breadth_first_order
 
 from .classes import closed_classes
 from .linalg import solve_absorbing
+from .propagation import propagate
 
 __all__ = [
     "AbsorptionResult",
@@ -160,7 +161,8 @@ def absorption_time_distribution(chain, start, horizon, structure=None):
     """``[P(absorbed by step t) for t in 0..horizon]`` from state ``start``.
 
     Computed by pushing the start distribution forward, ``p_{t+1} = p_t P``
-    (exact integers over ``d^t`` on the exact path), and summing its mass on
+    (:func:`~markovgmm.analysis.propagation.propagate`: exact integers over a
+    common denominator on the exact path), and summing its mass on
     closed-class states; the sequence is non-decreasing and tends to 1.
 
     Examples
@@ -172,46 +174,7 @@ def absorption_time_distribution(chain, start, horizon, structure=None):
     """
     structure = structure if structure is not None else closed_classes(chain)
     closed = structure.class_of >= 0
-    return [Fraction(x) if chain.exact else x for x in _closed_mass(chain, start, horizon, closed)]
-
-
-def _closed_mass(chain, start, horizon, closed):
-    rows = np.repeat(np.arange(chain.n_states), np.diff(chain.indptr))
-    if chain.exact:
-        vector = {int(start): 1}
-        scale = 1
-        out = [Fraction(int(closed[start]))]
-        values = chain.values.astype(object)
-        for _ in range(horizon):
-            support = np.fromiter(vector.keys(), dtype=np.int64)
-            weights = np.array(list(vector.values()), dtype=object)
-            vector = _push_exact(chain, support, weights, values)
-            scale *= chain.denominator
-            mass = sum(w for s, w in vector.items() if closed[s])
-            out.append(Fraction(mass, scale))
-        return out
-    P = chain.matrix()
-    p = np.zeros(chain.n_states)
-    p[start] = 1.0
-    out = [float(p[closed].sum())]
-    for _ in range(horizon):
-        p = P.T @ p
-        out.append(float(p[closed].sum()))
-    del rows
-    return out
-
-
-def _push_exact(chain, support, weights, values):
-    starts, ends = chain.indptr[support], chain.indptr[support + 1]
-    take = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
-    owner = np.repeat(np.arange(len(support)), ends - starts)
-    contributions = weights[owner] * values[take]
-    targets = chain.indices[take]
-    order = np.argsort(targets, kind="stable")
-    targets, contributions = targets[order], contributions[order]
-    heads = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
-    sums = np.add.reduceat(contributions, heads)
-    return dict(zip(targets[heads].tolist(), sums.tolist()))
+    return [law.mass(closed) for law in propagate(chain, start, horizon)]
 
 
 def absorb(chain, start, horizon=None, progress=None):
