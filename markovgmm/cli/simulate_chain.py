@@ -1,0 +1,107 @@
+"""``markovgmm simulate-chain``: Monte Carlo of the memory-replacement chain (MODEL.md 2-3)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..errors import InputError
+from ..numbers import fraction_str
+from ..progress import progress_bar
+from ._options import add_chain_options, print_json, start_from_args, system_from_args
+
+__all__ = ["register", "run", "EXACT_STATE_LIMIT"]
+
+#: Largest chain (states) whose exact P(polarisation) is computed for comparison.
+EXACT_STATE_LIMIT = 5000
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "simulate-chain",
+        help="Monte Carlo of the chain by actual draws: polarisation/consensus frequencies with intervals",
+        description=(
+            "Simulate the memory-replacement chain (MODEL.md 2) run by run, by actual draws, until absorption "
+            "(MODEL.md 3), and compare with the exact value when the chain is small enough to solve."
+        ),
+    )
+    add_chain_options(parser)
+    parser.add_argument("--runs", type=int, default=10_000, help="number of runs (default 10000)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--level", type=float, default=0.999, help="confidence level of the intervals (default 0.999)")
+    parser.add_argument(
+        "--interval", default="clopper-pearson", help="clopper-pearson (default, exact binomial) or wilson"
+    )
+    parser.add_argument("--max-steps", type=int, default=100_000, help="stop runs not absorbed after this many steps")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def chain_value(system, start_state):
+    """P(polarisation) from the chain itself when it has at most
+    :data:`EXACT_STATE_LIMIT` states: ``(exact Fraction or None, float or None)``.
+    Under ``gaussian`` only the float (quadrature) value exists."""
+    if system.n_states > EXACT_STATE_LIMIT:
+        return None, None
+    from ..analysis.absorption import absorption_probabilities
+    from ..chain.build import build_chain
+
+    chain = build_chain(system, exact=system.exact_supported)
+    value = absorption_probabilities(chain, chain.index(start_state)).polarization()
+    if chain.exact:
+        return Fraction(value), float(value)
+    return None, float(value)
+
+
+def run(args):
+    from ..simulate.chain_mc import simulate_chain
+
+    if not 0 < args.level < 1:
+        raise InputError(f"level must be in (0, 1), got {args.level}")
+    if args.runs < 1:
+        raise InputError(f"runs must be a positive integer, got {args.runs}")
+    if args.max_steps < 1:
+        raise InputError(f"max-steps must be a positive integer, got {args.max_steps}")
+    system = system_from_args(args)
+    start_state = start_from_args(system, args)
+    with progress_bar(args.runs, "simulating", quiet=args.quiet, unit="runs") as bar:
+        result = simulate_chain(
+            system,
+            start_state,
+            runs=args.runs,
+            seed=args.seed,
+            max_steps=args.max_steps,
+            level=args.level,
+            interval=args.interval,
+            progress=lambda done: bar.update(done - bar.n),
+        )
+    exact, value = chain_value(system, start_state)
+    report = {"system": system.describe(), "start": [list(c) for c in start_state]}
+    report.update(result.to_dict())
+    lo, hi = report["ci"]
+    report["exact"] = exact
+    report["exact_in_ci"] = None if exact is None else bool(lo <= float(exact) <= hi)
+    report["chain_polarization"] = value
+    report["chain_in_ci"] = None if value is None else bool(lo <= value <= hi)
+    if args.json:
+        print_json(report)
+        return 0
+    print(f"system      {report['system']}")
+    print(f"start       {';'.join(','.join(map(str, c)) for c in start_state)}")
+    print(f"runs        {result.runs:,} (seed {args.seed}), {result.unabsorbed:,} unabsorbed after {args.max_steps:,} steps")
+    pct = f"{100 * args.level:g}%"
+    print(f"P(polarisation)  {report['polarization_frequency']:.6g}   {pct} CI [{lo:.6g}, {hi:.6g}]")
+    clo, chi = report["consensus_ci"]
+    print(f"P(consensus)     {report['consensus_frequency']:.6g}   {pct} CI [{clo:.6g}, {chi:.6g}]")
+    for k, f in enumerate(report["consensus_by_component_frequency"]):
+        print(f"  on component {k:<3} {f:.6g}")
+    if result.other:
+        print(f"P(other)         {report['other_frequency']:.6g}")
+    print(f"mean absorption steps  {report['mean_steps']:.6g} +- {report['mean_steps_standard_error']:.2g} (s.e.)")
+    if exact is not None:
+        verdict = "inside" if report["exact_in_ci"] else "OUTSIDE"
+        print(f"exact P(polarisation)  {float(exact):.12g}  [{fraction_str(exact)}]  {verdict} the interval")
+    elif value is not None:
+        verdict = "inside" if report["chain_in_ci"] else "OUTSIDE"
+        print(f"chain P(polarisation)  {value:.12g} (quadrature kernel, float)  {verdict} the interval")
+    return 0
