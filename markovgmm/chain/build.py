@@ -11,6 +11,14 @@ value type differs.
 Under ``sync`` every agent updates independently given the state, so a row is
 the (row-wise Kronecker) product of the agents' laws; under ``async`` it is
 ``1/m`` times the sum over agents of "agent ``i`` moves, the others stay".
+
+Rows are assembled in chunks of states (:func:`assemble_rows`): the
+per-agent laws of a chunk (:func:`agent_laws`), their outer product (sync) or
+sum (async), an optional map of the successor states (the lumped chain of
+:mod:`markovgmm.chain.lumped` maps each successor to its orbit), and one
+sort per chunk to merge duplicate targets.  Memory is the final CSR arrays
+plus one chunk's temporaries.  ``build_chain(system, lump=True)`` builds the
+chain lumped by the agents' symmetry group instead (never the full chain).
 """
 
 from __future__ import annotations
@@ -27,9 +35,11 @@ from ..system import System
 from .laws import labelling_kernel, replacement_table
 from .states import all_states, global_index, local_ranks, rank_counts
 
-__all__ = ["Chain", "build_chain", "estimate_cost", "agent_laws"]
+__all__ = ["Chain", "build_chain", "estimate_cost", "agent_laws", "assemble_rows"]
 
 _INT64_SAFE = 2**62
+#: Transitions expanded per chunk of rows before merging duplicates (bounds the temporaries).
+_CHUNK_ENTRIES = 1 << 22
 
 
 @dataclass
@@ -49,6 +59,19 @@ class Chain:
         CSR structure of the transition matrix; ``P[s, t] = values / denominator``.
     denominator : int or float
         Common denominator (1.0 on the float path).
+    lumped : bool
+        True for a chain on orbits of the agents' symmetry group
+        (:mod:`markovgmm.chain.lumped`): state ``s`` is then an orbit,
+        ``agent_ranks[s]`` its canonical representative, and
+        ``P[s, t]`` the probability of moving from any state of orbit ``s``
+        into orbit ``t`` (the same for every state of ``s``).
+    group : AgentGroup or None
+        The symmetry group of a lumped chain.
+    orbit_size : (n,) int array or None
+        Number of states in each orbit of a lumped chain.
+    representatives : (n,) int array or None
+        Global index (full chain numbering) of each orbit's representative,
+        increasing.
     """
 
     system: System
@@ -59,6 +82,10 @@ class Chain:
     indices: np.ndarray
     values: np.ndarray
     denominator: object
+    lumped: bool = False
+    group: object = field(default=None, repr=False)
+    orbit_size: np.ndarray | None = field(default=None, repr=False)
+    representatives: np.ndarray | None = field(default=None, repr=False)
     _float: object = field(default=None, repr=False)
 
     @property
@@ -99,10 +126,20 @@ class Chain:
         """Count vectors (one per agent) of state number ``state``."""
         return tuple(tuple(int(x) for x in self.local_counts[r]) for r in self.agent_ranks[state])
 
+    @property
+    def n_full_states(self):
+        """Number of states of the unlumped chain (``n_states`` unless lumped)."""
+        return self.system.n_states
+
     def index(self, state):
-        """State number of a state given as one count vector per agent."""
+        """State number of a state given as one count vector per agent (on a
+        lumped chain: the number of its orbit)."""
         state = self.system.check_state(state)
         ranks = rank_counts(np.array(state, dtype=np.int64), self.system.memory)
+        if self.lumped:
+            from .lumped import orbit_index
+
+            return int(orbit_index(self, ranks[None, :])[0])
         return int(global_index(ranks, self.system.n_local_states))
 
     def vertex_labels(self):
@@ -113,22 +150,53 @@ class Chain:
         return np.where(at_vertex, counts.argmax(axis=2), -1)
 
 
-def estimate_cost(system, table=None):
-    """Predicted size of a full build: states, transitions and bytes (an upper
-    estimate), without building the chain."""
+def estimate_cost(system, table=None, lumped=False, group=None):
+    """Predicted size of a build: states, transitions and bytes (an upper
+    estimate), without building the chain.
+
+    With ``lumped=True`` the states are the orbits of the agents' symmetry
+    group (``group``, found from ``system`` if not given) and each row still
+    expands every successor before merging, so ``transitions`` bounds the
+    lumped chain's row length from above.
+
+    >>> from markovgmm.system import System
+    >>> estimate_cost(System(agents=3, components=2, memory=40))["transitions"]
+    1860867
+    >>> estimate_cost(System(agents=3, components=2, memory=40), lumped=True)["states"]
+    12341
+    """
     if table is None:
         table = replacement_table(system.memory, system.components, system.replace, system.prune)
     E = table.successors.shape[1]
-    n = system.n_states
     m = system.agents
+    if lumped:
+        from .symmetry import agent_group, n_orbits
+
+        group = group if group is not None else agent_group(system)
+        n = n_orbits(group, system.n_local_states)
+    else:
+        n = system.n_states
     per_row = E**m if system.schedule == "sync" else m * E
     transitions = n * per_row
-    # indices (8) + values (8) + construction temporaries (about 3x)
-    return {"states": n, "transitions": transitions, "bytes": transitions * 16 * 4 + n * m * 8}
+    # Final CSR: indices (8) + values (8, or a Python int ~40 when the denominator is big), with slack.
+    value_bytes = 8 if _exact_denominator_bound(system, table) < _INT64_SAFE else 48
+    chunk = _CHUNK_ENTRIES * 8 * 6
+    return {"states": n, "transitions": transitions, "bytes": int(transitions * (8 + value_bytes) * 1.5) + n * m * 8 + chunk}
 
 
-def build_chain(system, exact=True, memory_limit=None):
-    """Build the chain of ``system`` (every state, all transitions).
+def _exact_denominator_bound(system, table):
+    """Common denominator of the exact chain (before any merging)."""
+    w_den = 1
+    for row in system.W:
+        for x in row:
+            w_den = lcm(w_den, x.denominator)
+    per_agent = table.denominator * (w_den * system.memory) ** system.replace
+    return per_agent**system.agents if system.schedule == "sync" else per_agent * system.agents
+
+
+def build_chain(system, exact=True, memory_limit=None, lump=False, progress=None):
+    """Build the chain of ``system`` (every state, all transitions), or the
+    chain lumped by the agents' symmetry group.
 
     Parameters
     ----------
@@ -138,6 +206,15 @@ def build_chain(system, exact=True, memory_limit=None):
     memory_limit : int, optional
         Refuse (with :class:`~markovgmm.errors.TooLargeError`) before building
         when the estimate exceeds this many bytes (default: 60% of RAM).
+    lump : bool or "auto"
+        False (default): every state.  True: the lumped chain on orbits of
+        the automorphism group of ``W`` (:func:`~markovgmm.chain.lumped.build_lumped_chain`).
+        ``"auto"``: lumped when that group is nontrivial.  Lumping keeps every
+        permutation-invariant result (closed-class kinds, P(polarisation),
+        P(consensus on k), expected absorption time) exactly; quantities of
+        one named agent (``E[pi_1 - pi_2]``) need the full chain.
+    progress : callable, optional
+        Called with the number of rows assembled so far.
 
     Returns
     -------
@@ -147,40 +224,139 @@ def build_chain(system, exact=True, memory_limit=None):
     -----
     Running time and memory are ``O(L^m * E^m)`` (sync) or ``O(L^m * m E)``
     (async) where ``L = C(N+K-1, K-1)`` and ``E`` is the number of possible
-    next memories of one agent.
+    next memories of one agent; temporaries are bounded by one chunk of
+    rows (:func:`assemble_rows`).
 
     Examples
     --------
     >>> chain = build_chain(System(agents=2, components=2, memory=4))
     >>> chain.n_states, chain.probability(chain.index(((2, 2), (2, 2))), chain.index(((3, 1), (3, 1))))
     (25, Fraction(1, 16))
+    >>> build_chain(System(agents=2, components=2, memory=4), lump=True).n_states
+    15
     """
     if exact and not system.exact_supported:
         raise InputError(f"exact: ownership={system.ownership} has irrational transition probabilities; use the float path")
+    if lump not in (True, False, "auto"):
+        raise InputError(f"lump must be True, False or 'auto', got {lump!r}")
     table = replacement_table(system.memory, system.components, system.replace, system.prune)
-    cost = estimate_cost(system, table)
-    limit = memory_limit if memory_limit is not None else int(0.6 * _total_memory())
-    if cost["bytes"] > limit:
-        raise TooLargeError(
-            f"{system.describe()}: {cost['states']:,} states and about {cost['transitions']:,} transitions need "
-            f"about {cost['bytes'] / 2**30:.1f} GiB, over the {limit / 2**30:.1f} GiB limit; "
-            "use fewer agents or a smaller memory"
-        )
+    if lump:
+        from .lumped import build_lumped_chain
+        from .symmetry import agent_group
+
+        group = agent_group(system)
+        if lump is True or not group.trivial:
+            return build_lumped_chain(system, exact=exact, memory_limit=memory_limit, group=group, progress=progress, table=table)
+    check_cost(system, table, memory_limit)
     m, L = system.agents, system.n_local_states
     ranks = all_states(L, m)
-    succ, vals, denom = agent_laws(system, ranks, exact, table)
-    if system.schedule == "sync":
-        rows, cols, data = _sync_entries(ranks, succ, vals, L)
-        denominator = denom**m if exact else 1.0
-    else:
-        rows, cols, data = _async_entries(ranks, succ, vals, L)
-        denominator = denom * m if exact else 1.0
-        if not exact:
-            data = data / m
-    if exact and data.dtype != object and denominator >= _INT64_SAFE:
-        data = data.astype(object)
-    indptr, indices, values = _coo_to_csr(rows, cols, data, len(ranks))
+    indptr, indices, values, denominator = assemble_rows(system, ranks, exact, table, progress=progress)
     return Chain(system, exact, ranks, table.counts, indptr, indices, values, denominator)
+
+
+def check_cost(system, table, memory_limit=None, lumped=False, group=None):
+    """Raise :class:`~markovgmm.errors.TooLargeError` (naming the state count
+    and the memory estimate, and suggesting the lumped path when it helps)
+    when a build would not fit in ``memory_limit`` bytes (default 60% of RAM)."""
+    cost = estimate_cost(system, table, lumped=lumped, group=group)
+    limit = memory_limit if memory_limit is not None else int(0.6 * _total_memory())
+    if cost["bytes"] <= limit:
+        return cost
+    what = "orbits (lumped)" if lumped else "states"
+    advice = "use fewer agents or a smaller memory"
+    if not lumped:
+        from .symmetry import agent_group
+
+        group = agent_group(system)
+        if not group.trivial:
+            lumped_cost = estimate_cost(system, table, lumped=True, group=group)
+            advice = (
+                f"the lumped chain (symmetry group {group.describe()}: {lumped_cost['states']:,} orbits, about "
+                f"{lumped_cost['bytes'] / 2**30:.2f} GiB) gives the same absorption results: use --lump on "
+                f"(build_chain(..., lump=True)), or {advice}"
+            )
+    raise TooLargeError(
+        f"{system.describe()}: {cost['states']:,} {what} and about {cost['transitions']:,} transitions need "
+        f"about {cost['bytes'] / 2**30:.2f} GiB, over the {limit / 2**30:.2f} GiB limit; {advice}"
+    )
+
+
+def assemble_rows(system, ranks, exact, table=None, column_map=None, progress=None):
+    """CSR transition rows of the states ``ranks`` (shape ``(n, m)``).
+
+    Parameters
+    ----------
+    system : System
+    ranks : (n, m) int array
+        Local ranks of the row states.
+    exact : bool
+    table : LocalTable, optional
+    column_map : callable, optional
+        Maps an array of successor global indices to column numbers (the
+        lumped chain maps a state to its orbit); duplicates after the map
+        are summed.  Default: the global index itself.
+    progress : callable, optional
+        Called with the number of rows done.
+
+    Returns
+    -------
+    indptr, indices, values, denominator
+
+    Notes
+    -----
+    Rows are processed in chunks of about ``2^22`` expanded transitions; per
+    chunk the successors are the mixed-radix outer sum of the agents'
+    successor ranks and the values the outer product of their probabilities
+    (sync), or the per-agent moves with the others fixed (async), then sorted
+    once on ``row * ncols + column`` and merged.  When the exact common
+    denominator is ``>= 2^62`` the numerators are Python integers (object
+    arrays) from the start, so no int64 product can overflow.
+    """
+    m, L = system.agents, system.n_local_states
+    if table is None:
+        table = replacement_table(system.memory, system.components, system.replace, system.prune)
+    n = len(ranks)
+    E = table.successors.shape[1]
+    per_row = E**m if system.schedule == "sync" else m * E
+    rows_per_chunk = max(1, _CHUNK_ENTRIES // per_row)
+    big = exact and _exact_denominator_bound(system, table) >= _INT64_SAFE
+    pieces, lengths = [], np.zeros(n, dtype=np.int64)
+    denominator = 1.0
+    for first in range(0, n, rows_per_chunk):
+        chunk = ranks[first : first + rows_per_chunk]
+        succ, vals, denom = agent_laws(system, chunk, exact, table)
+        if big and vals.dtype != object:
+            vals = vals.astype(object)
+        if system.schedule == "sync":
+            rows, cols, data = _sync_entries(chunk, succ, vals, L)
+            denominator = denom**m if exact else 1.0
+        else:
+            rows, cols, data = _async_entries(chunk, succ, vals, L)
+            denominator = denom * m if exact else 1.0
+            if not exact:
+                data = data / m
+        if column_map is not None:
+            cols = column_map(cols)
+        ncols = int(cols.max()) + 1 if len(cols) else 1
+        key = rows * ncols + cols
+        order = np.argsort(key, kind="stable")
+        key, data = key[order], data[order]
+        if len(key):
+            heads = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            data = np.add.reduceat(data, heads)
+            key = key[heads]
+        rows, cols = key // ncols, key % ncols
+        lengths[first : first + len(chunk)] = np.bincount(rows, minlength=len(chunk))
+        pieces.append((cols, data))
+        if progress:
+            progress(first + len(chunk))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    indices = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, np.int64)
+    values = np.concatenate([p[1] for p in pieces]) if pieces else np.zeros(0)
+    if exact and values.dtype != object and denominator >= _INT64_SAFE:
+        values = values.astype(object)
+    return indptr, indices.astype(np.int64), values, denominator
 
 
 def _total_memory():
@@ -281,19 +457,3 @@ def _async_entries(ranks, succ, vals, L):
     rows, cols, data = np.concatenate(rows), np.concatenate(cols), np.concatenate(data)
     nonzero = data != 0
     return rows[nonzero], cols[nonzero], data[nonzero]
-
-
-def _coo_to_csr(rows, cols, data, n):
-    """CSR with duplicates summed; works for int64, object (big ints) and float."""
-    order = np.lexsort((cols, rows))
-    rows, cols, data = rows[order], cols[order], data[order]
-    if len(rows):
-        start = np.ones(len(rows), dtype=bool)
-        start[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        heads = np.flatnonzero(start)
-        data = np.add.reduceat(data, heads)
-        rows, cols = rows[heads], cols[heads]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    return indptr, cols, data
-

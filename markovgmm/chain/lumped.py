@@ -1,0 +1,135 @@
+"""The memory-replacement chain lumped on orbits of the agents' symmetry group
+(MODEL.md 2; strong lumpability proven in ``proofs/lumpability.md``).
+
+When a group ``G`` of agent permutations leaves ``W`` invariant
+(:func:`~markovgmm.chain.symmetry.agent_group`), the chain is *strongly
+lumpable* on the orbits of ``G``: for states ``s`` and ``s'`` of one orbit
+and any orbit ``O``, ``P(s, O) = P(s', O)``.  The lumped chain has one state
+per orbit and ``P^(O, O') = P(rep(O), O')``.  It is built directly: only the
+rows of the canonical representatives are computed (with the same per-agent
+laws and the same sync/async assembly as the full chain,
+:func:`~markovgmm.chain.build.assemble_rows`), and every successor is mapped
+to the number of its orbit; the full chain is never built.
+
+Every closed class of the full chain maps into one closed class of the
+lumped chain, of the same kind (a permutation of the agents keeps "all
+agents at one vertex" and "all at vertices, two vertices occur"), so
+P(polarisation), P(consensus on k), P(other) and the expected absorption time
+from a state equal those from its orbit in the lumped chain.  A lumped closed
+class stands for the whole orbit of full classes (e.g. both "2 agents at 0, 1
+at 1" classes of ``m=3`` are one lumped class).
+
+Cost (sync, ``S_m``): ``C(L+m-1, m)`` rows of ``E^m`` expanded successors,
+about ``m!`` times fewer than the full chain when ``L >> m``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .build import Chain, assemble_rows, check_cost
+from .laws import replacement_table
+from .states import global_index, local_ranks
+from .symmetry import agent_group, canonical_ranks, orbit_representatives, orbit_sizes
+
+__all__ = ["build_lumped_chain", "orbit_index", "lumping_map"]
+
+
+def build_lumped_chain(system, exact=True, memory_limit=None, group=None, progress=None, table=None):
+    """Build the chain lumped by the agents' symmetry group, on orbits directly.
+
+    Parameters
+    ----------
+    system : System
+    exact : bool
+        Exact integer numerators over one common denominator, or float64.
+    memory_limit : int, optional
+        As in :func:`~markovgmm.chain.build.build_chain` (estimated on orbits).
+    group : AgentGroup, optional
+        A group of symmetries of ``W`` (default: the whole automorphism
+        group, :func:`~markovgmm.chain.symmetry.agent_group`).  Any subgroup
+        gives an exact lumping too.
+    progress : callable, optional
+        Called with the number of orbit rows assembled so far.
+
+    Returns
+    -------
+    Chain
+        With ``lumped=True``, ``group``, ``orbit_size`` and
+        ``representatives``; ``agent_ranks`` are the canonical
+        representatives, ``chain.index(state)`` the orbit of any state.
+
+    Notes
+    -----
+    Row ``O`` is the row of the representative ``s = rep(O)`` with columns
+    merged by orbit: ``P^(O, O') = sum_{t in O'} P(s, t)``.  Strong
+    lumpability (``P(s, O')`` is the same for every ``s`` in ``O``) follows
+    from ``P(sigma s, sigma t) = P(s, t)`` for every ``sigma`` in ``G``;
+    see ``proofs/lumpability.md``.  The entries keep the full chain's common
+    denominator, so exactness is untouched.
+
+    Examples
+    --------
+    >>> from markovgmm.system import System
+    >>> chain = build_lumped_chain(System(agents=3, components=2, memory=10))
+    >>> chain.n_states, chain.n_full_states, chain.group.describe()
+    (286, 1331, 'S_3')
+    >>> chain.counts(chain.index(((7, 3), (2, 8), (5, 5))))
+    ((7, 3), (5, 5), (2, 8))
+    >>> int(chain.orbit_size.sum())
+    1331
+    """
+    if table is None:
+        table = replacement_table(system.memory, system.components, system.replace, system.prune)
+    group = group if group is not None else agent_group(system)
+    check_cost(system, table, memory_limit, lumped=True, group=group)
+    L = system.n_local_states
+    reps = orbit_representatives(group, L)
+    rep_index = global_index(reps, L)
+
+    def to_orbit(cols):
+        return _orbit_numbers(cols, group, L, system.agents, rep_index)
+
+    indptr, indices, values, denominator = assemble_rows(system, reps, exact, table, column_map=to_orbit, progress=progress)
+    return Chain(
+        system,
+        exact,
+        reps,
+        table.counts,
+        indptr,
+        indices,
+        values,
+        denominator,
+        lumped=True,
+        group=group,
+        orbit_size=orbit_sizes(reps, group, L),
+        representatives=rep_index,
+    )
+
+
+def _orbit_numbers(global_indices, group, L, m, rep_index):
+    canonical = canonical_ranks(local_ranks(global_indices, L, m), group, L)
+    return np.searchsorted(rep_index, global_index(canonical, L))
+
+
+def orbit_index(chain, ranks):
+    """Orbit numbers of states given as local ranks ``(..., m)`` in a lumped chain.
+
+    >>> from markovgmm.system import System
+    >>> chain = build_lumped_chain(System(agents=2, components=2, memory=2))
+    >>> orbit_index(chain, np.array([[0, 2], [2, 0], [1, 1]])).tolist()
+    [2, 2, 3]
+    """
+    L = chain.system.n_local_states
+    canonical = canonical_ranks(np.asarray(ranks, dtype=np.int64), chain.group, L)
+    return np.searchsorted(chain.representatives, global_index(canonical, L))
+
+
+def lumping_map(chain, full_chain):
+    """Orbit number (in the lumped ``chain``) of every state of ``full_chain``.
+
+    The full chain's states are numbered by global index, so this is
+    ``orbit_index`` of every state; useful to compare a lumped result with a
+    full one state by state.
+    """
+    return orbit_index(chain, full_chain.agent_ranks)
