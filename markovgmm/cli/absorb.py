@@ -20,6 +20,12 @@ def register(subparsers):
     add_chain_options(parser)
     parser.add_argument("--exact", action="store_true", help="exact rational arithmetic (default: float64)")
     parser.add_argument("--horizon", type=int, default=None, help="also report P(absorbed by step t), t <= HORIZON")
+    parser.add_argument(
+        "--lump",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="lump states by the agents' symmetry group (auto: when W has a nontrivial symmetry; same results)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or cost line")
     parser.set_defaults(func=run)
@@ -45,10 +51,14 @@ def run(args):
     system = system_from_args(args)
     start_state = start_from_args(system, args)
     announce_cost(system, args.quiet)
-    chain = build_chain(system, exact=args.exact)
+    chain = build_chain(system, exact=args.exact, lump={"auto": "auto", "on": True, "off": False}[args.lump])
     start = chain.index(start_state)
     with progress_bar(None, "solving", quiet=args.quiet, unit="states") as bar:
         report = absorb(chain, start, horizon=args.horizon, progress=lambda done: bar.update(done - bar.n))
+    # states = the full chain's count; lumped_states = orbits actually solved (None when not lumped).
+    report["states"] = chain.n_full_states
+    report["lumped_states"] = chain.n_states if chain.lumped else None
+    report["start"] = start_state  # the start as given, not its orbit's representative
     if args.json:
         print_json(report)
         return 0
@@ -57,6 +67,9 @@ def run(args):
     print(f"start       {';'.join(','.join(map(str, c)) for c in report['start'])}")
     print(f"arithmetic  {'exact (rational)' if chain.exact else 'float64'}")
     print(f"states      {report['states']:,} ({report['transient']:,} transient, {report['transitions']:,} transitions)")
+    if chain.lumped:
+        print(f"lumped      {report['lumped_states']:,} orbits of the agents' symmetry group {chain.group.describe()} "
+              "(transient, transitions and classes counted on orbits)")
     print(f"P(polarisation)       {fmt(report['polarization'])}")
     print(f"P(consensus)          {fmt(report['consensus'])}")
     for k, value in enumerate(report["consensus_by_component"]):
