@@ -647,7 +647,7 @@ def run_sweep(config, out, scheduler=None, workers=2, quiet=False, processes=Tru
                     n_workers=workers,
                     threads_per_worker=1,
                     processes=processes,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port: never clash with another cluster's 8787
                     silence_logs=logging.ERROR,
                 )
                 client = own_client = Client(own_cluster)
