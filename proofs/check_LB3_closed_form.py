@@ -1,0 +1,129 @@
+"""Check LB3 (proofs/LB3_closed_form.md) with sympy.
+
+1. Symbolic: one divergence step keeps q; step probabilities; d_j/u_j = j/(N+j).
+2. The products P_1 and P_2 equal their rising-factorial forms.
+3. Lemma 1: the birth-death chain solved exactly (sympy linear solve) for
+   N = 1..10 and every y equals the closed formula.
+4. On the chain: the closed form equals the product of the chain's transition
+   probabilities along divergence_path; frozen_polarization equals the chain's
+   exact absorption probability from every one-frozen state; and
+   closed_form <= closed_form_two_phase <= P(polarisation) from every start.
+Exits non-zero on the first failure.
+"""
+
+import sys
+from fractions import Fraction
+
+import sympy
+from sympy import Rational, binomial, rf, simplify, symbols
+
+from markovgmm import System, build_chain
+from markovgmm.analysis.absorption import absorption_probabilities
+from markovgmm.analysis.bounds import closed_form_bound, closed_form_two_phase, divergence_path, frozen_polarization
+
+
+def fail(message):
+    print("FAIL:", message)
+    sys.exit(1)
+
+
+def check_symbolic():
+    N, h, l, j = symbols("N h l j", positive=True)
+    q = (h + l) / (2 * N)
+    q_after = ((h + 1) + (l - 1)) / (2 * N)
+    if simplify(q - q_after) != 0:
+        fail("q is not invariant along the divergence step")
+    # Frozen phase: pool frequency of the frozen label L is (N + j)/(2N).
+    pool = (N + j) / (2 * N)
+    down = (j / N) * (1 - pool)
+    up = ((N - j) / N) * pool
+    if simplify(down / up - j / (N + j)) != 0:
+        fail("d_j / u_j != j / (N + j)")
+    if simplify(down - j * (N - j) / (2 * N**2)) != 0:
+        fail("d_j != j (N - j) / (2 N^2)")
+    print("ok  symbolic: q invariant, d_j/u_j = j/(N+j), d_j = j(N-j)/(2N^2)")
+
+
+def check_products():
+    for N in range(1, 9):
+        for h in range(1, N):
+            for l in range(1, h + 1):
+                s = min(N - h, l)
+                q = Rational(h + l, 2 * N)
+                direct = sympy.prod([Rational((N - h - i) * (l - i), N**2) * q * (1 - q) for i in range(s)])
+                closed = rf(N - h - s + 1, s) * rf(l - s + 1, s) * (q * (1 - q)) ** s / N ** (2 * s)
+                if direct != closed:
+                    fail(f"P_1 product != rising-factorial form at N={N}, h={h}, l={l}")
+        for y in range(0, N + 1):
+            direct = sympy.prod([Rational(j * (N - j), 2 * N**2) for j in range(1, y + 1)])
+            closed = rf(1, y) * rf(N - y, y) / (2 * N**2) ** y
+            if direct != closed:
+                fail(f"P_2 product != rising-factorial form at N={N}, y={y}")
+    print("ok  P_1 and P_2 equal their rising-factorial forms (N <= 8)")
+
+
+def check_birth_death():
+    for N in range(1, 11):
+        hs = symbols(f"h0:{N + 1}")
+        equations = [sympy.Eq(hs[0], 1), sympy.Eq(hs[N], 0)]
+        for j in range(1, N):
+            d = Rational(j * (N - j), 2 * N**2)
+            u = Rational((N - j) * (N + j), 2 * N**2)
+            equations.append(sympy.Eq(hs[j], d * hs[j - 1] + u * hs[j + 1] + (1 - d - u) * hs[j]))
+        solution = sympy.solve(equations, hs, dict=True)[0]
+        total = sum(Rational(1, binomial(N + k, k)) for k in range(N))
+        for y in range(N + 1):
+            formula = sum((Rational(1, binomial(N + k, k)) for k in range(y, N)), Rational(0)) / total
+            if solution[hs[y]] != formula:
+                fail(f"birth-death solution != formula at N={N}, y={y}")
+            if Fraction(int(formula.p), int(formula.q)) != frozen_polarization(N, y):
+                fail(f"frozen_polarization({N}, {y}) != formula")
+    print("ok  Lemma 1: birth-death chain solved exactly equals the formula (N = 1..10)")
+
+
+def check_on_chain():
+    for N in range(2, 8):
+        system = System(agents=2, components=2, memory=N)
+        chain = build_chain(system)
+        every = absorption_probabilities(chain)
+        # Lemma 1 on the chain: one agent frozen on label 0 or 1, the other with y items of that label.
+        for y in range(N + 1):
+            for state, label in ((((N, 0), (y, N - y)), 0), (((N - y, y), (0, N)), 1), (((y, N - y), (N, 0)), 0)):
+                value = every.polarization(every.row_of(chain.index(state)))
+                if value != frozen_polarization(N, y):
+                    fail(f"N={N}: chain P(polarisation) from {state} != h({y})")
+        if N > 6:
+            continue
+        for a in range(N + 1):
+            for b in range(N + 1):
+                start = ((a, N - a), (b, N - b))
+                exact = every.polarization(every.row_of(chain.index(start)))
+                bound, two = closed_form_bound(system, start), closed_form_two_phase(system, start)
+                if not bound <= two <= exact:
+                    fail(f"N={N}, start {start}: closed_form <= two_phase <= exact fails")
+                path = divergence_path(system, start)
+                if path is None:
+                    if bound != 0 or exact != 0:
+                        fail(f"N={N}, start {start}: no path but bound {bound}, exact {exact}")
+                    continue
+                product = Fraction(1)
+                for s, t in zip(path, path[1:]):
+                    product *= chain.probability(chain.index(s), chain.index(t))
+                if product != bound:
+                    fail(f"N={N}, start {start}: chain path product {product} != closed form {bound}")
+                last = chain.vertex_labels()[chain.index(path[-1])]
+                if (last < 0).any() or last[0] == last[1]:
+                    fail(f"N={N}, start {start}: the divergence path does not end polarised")
+    print("ok  on the chain (N = 2..7): path products, Lemma 1, closed_form <= two_phase <= exact")
+
+
+def main():
+    check_symbolic()
+    check_products()
+    check_birth_death()
+    check_on_chain()
+    print("LB3 checks passed")
+
+
+if __name__ == "__main__":
+    main()
