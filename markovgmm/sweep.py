@@ -14,11 +14,30 @@ Config keys (every grid key takes one value or a non-empty list of values)::
     {
       "agents": [2, 3], "components": [2], "memory": [4, 6, 8],
       "replace": [1], "schedule": ["sync", "async"], "ownership": ["support"],
-      "graph": ["complete", "path"], "prune": [0], "lumped": [false],
+      "graph": ["complete", "path"], "prune": [0], "lumped": ["auto"],
       "starts": ["balanced", "3,1;1,3"],
       "results": ["exact", "float"],
       "max_states": 1000000, "max_exact_states": 20000, "memory_limit_mib": 4096
     }
+
+Grid keys and their defaults: ``agents`` 2, ``components`` 2, ``memory`` 4,
+``replace`` 1, ``schedule`` sync, ``ownership`` support, ``graph`` complete
+(or an edge-list file, relative to the config's folder), ``prune`` 0,
+``lumped`` "auto" (build on orbits of the agents' symmetry group when it is
+nontrivial; true/false force it), ``starts`` "balanced" (or explicit counts
+``"c11,c12;c21,c22;..."``).  Options: ``results`` (default exact and float;
+``certified`` when :mod:`markovgmm.analysis.certified` is installed),
+``max_states`` (largest chain built, counted in orbits when lumped; default
+10^6), ``max_exact_states`` (largest chain solved exactly; default 20,000),
+``memory_limit_mib`` (per cell; default 60% of a worker's memory).
+
+The table has one row per cell, columns :data:`COLUMNS`: the parameters, the
+resolved ``start``, ``states``/``transitions``/``transient`` of the chain
+built (orbits when lumped) and ``full_states``; for each arithmetic
+``polarization_*``, ``consensus_*``, ``other_*``, ``expected_steps_*``
+(``*_exact`` as ``"p/q"``, ``*_float`` as shortest round-trip reprs),
+``polarization_lo``/``_hi``/``_relative_width`` (certified), times in
+seconds, and ``error``.
 
 Method
 ------
@@ -85,7 +104,7 @@ GRID = {
     "ownership": (str, ["support"]),
     "graph": (str, ["complete"]),
     "prune": (int, [0]),
-    "lumped": (bool, [False]),
+    "lumped": ((bool, str), ["auto"]),
     "starts": (str, ["balanced"]),
 }
 #: What a cell can compute.
@@ -134,13 +153,6 @@ COLUMNS = [
 # ---------------------------------------------------------------------------
 # Optional engines written elsewhere in the package (lumping, certified).
 # ---------------------------------------------------------------------------
-def lumping_available():
-    """Whether :func:`~markovgmm.chain.build.build_chain` accepts ``lump=True``."""
-    from .chain.build import build_chain
-
-    return "lump" in inspect.signature(build_chain).parameters
-
-
 def certified_available():
     """Whether :mod:`markovgmm.analysis.certified` is installed."""
     try:
@@ -220,8 +232,6 @@ def load_config(config, base_dir=None):
         raise InputError(f"config: results must be a non-empty list drawn from {', '.join(RESULTS)}, got {results!r}")
     if "certified" in results and not certified_available():
         raise InputError("config: results 'certified' needs markovgmm.analysis.certified, which is not installed here")
-    if any(out["lumped"]) and not lumping_available():
-        raise InputError("config: lumped=true needs build_chain(lump=True), which this installation does not have")
     out["results"] = [r for r in RESULTS if r in results]
     for key in ("max_states", "max_exact_states", "memory_limit_mib"):
         value = config.get(key, OPTIONS[key])
@@ -232,6 +242,10 @@ def load_config(config, base_dir=None):
 
 
 def _check_value(key, kind, value, base_dir):
+    if key == "lumped":
+        if value not in (True, False, "auto") or not isinstance(value, (bool, str)):
+            raise InputError(f"config: lumped values must be true, false or \"auto\", got {value!r}")
+        return
     type_ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
     if not type_ok:
         raise InputError(f"config: {key} values must be {kind.__name__}s, got {value!r} ({type(value).__name__})")
@@ -349,15 +363,16 @@ def plan_cell(cell, memory_limit, max_states=None, max_exact_states=None):
 
     Examples
     --------
-    >>> cell = expand_cells(load_config({"agents": 3, "memory": 40}))[0]
+    >>> cell = expand_cells(load_config({"agents": 3, "memory": 40, "lumped": False}))[0]
     >>> cost, row = plan_cell(cell, memory_limit=2**30, max_states=10_000)
     >>> cost is None, row["error"]
-    (True, 'skipped: m=3, K=2, N=40, r=1, sync, support, graph=complete: 68,921 states over max_states=10,000; try lumped=true')
+    (True, 'skipped: m=3, K=2, N=40, r=1, sync, support, graph=complete: 68,921 states over max_states=10,000; try lumped=true (symmetry group S_3)')
     >>> cost, row = plan_cell(cell, memory_limit=2**30, max_exact_states=20_000)
     >>> row is None, cost["states"], cost["results"], cost["note"]
     (True, 68921, ['float'], 'exact skipped: 68,921 states over max_exact_states=20,000')
     """
     from .chain.build import estimate_cost
+    from .chain.symmetry import agent_group
 
     try:
         system = _system(cell)
@@ -366,13 +381,10 @@ def plan_cell(cell, memory_limit, max_states=None, max_exact_states=None):
         row = _base_row(cell)
         row["error"] = _one_line(err)
         return None, row
-    cost = dict(estimate_cost(system))
+    group = agent_group(system)
+    lumped = cell["lumped"] is True or (cell["lumped"] == "auto" and not group.trivial)
+    cost = dict(estimate_cost(system, lumped=lumped, group=group if lumped else None))
     cost["full_states"] = system.n_states
-    if cell["lumped"]:
-        orbits = _orbit_count(system)
-        if orbits is not None:
-            share = orbits / system.n_states
-            cost.update(states=orbits, transitions=int(cost["transitions"] * share) + 1, bytes=int(cost["bytes"] * share) + 1)
     results = list(cell["results"])
     notes = []
     if max_states is not None and cost["states"] > max_states:
@@ -383,7 +395,7 @@ def plan_cell(cell, memory_limit, max_states=None, max_exact_states=None):
             f"{cost['bytes'] / 2**30:.2f} GiB, over the {memory_limit / 2**30:.2f} GiB per-cell limit"
         )
     if notes:
-        hint = "" if cell["lumped"] else "; try lumped=true"
+        hint = "" if lumped or group.trivial else f"; try lumped=true (symmetry group {group.describe()})"
         row = _base_row(cell)
         row.update(states=cost["states"], full_states=cost["full_states"])
         row["error"] = f"skipped: {system.describe()}: {'; '.join(notes)}{hint}"
@@ -402,35 +414,17 @@ def plan_cell(cell, memory_limit, max_states=None, max_exact_states=None):
     return cost, None
 
 
-def _orbit_count(system):
-    """Number of lumped states, if the lumping module can say without building."""
-    try:
-        from .chain import lumped
-    except ImportError:
-        return None
-    for name in ("orbit_count", "count_orbits", "n_orbits"):
-        counter = getattr(lumped, name, None)
-        if callable(counter):
-            try:
-                return int(counter(system))
-            except Exception:  # noqa: BLE001 - an estimate only; fall back to the full count
-                return None
-    return None
-
-
 def _one_line(err):
     return " ".join(str(err).split())
 
 
-def _build(system, exact, lumped):
+def _build(system, exact, lumped, memory_limit):
     from .chain.build import build_chain
 
-    if lumped:
-        return build_chain(system, exact=exact, lump=True)
-    return build_chain(system, exact=exact)
+    return build_chain(system, exact=exact, lump=lumped, memory_limit=memory_limit)
 
 
-def compute_cell(cell, results=None, note=""):
+def compute_cell(cell, results=None, note="", memory_limit=None):
     """Compute one cell and return its table row (a dict over :data:`COLUMNS`).
 
     Parameters
@@ -445,6 +439,8 @@ def compute_cell(cell, results=None, note=""):
     note : str
         Written to ``error`` when nothing else goes wrong (e.g. why exact was
         skipped).
+    memory_limit : int, optional
+        Bytes a build may use (default: 60% of the machine's memory).
 
     Returns
     -------
@@ -466,8 +462,8 @@ def compute_cell(cell, results=None, note=""):
     --------
     >>> cell = expand_cells(load_config({"agents": 2, "memory": 4, "results": ["exact"]}))[0]
     >>> row = compute_cell(cell)
-    >>> row["polarization_exact"], row["states"], row["transient"]
-    ('139813/1630674', 25, 21)
+    >>> row["polarization_exact"], row["states"], row["full_states"]
+    ('139813/1630674', 15, 25)
     """
     from .analysis.absorption import absorption_probabilities
     from .analysis.classes import closed_classes
@@ -482,7 +478,7 @@ def compute_cell(cell, results=None, note=""):
         for arithmetic in results:
             t0 = time.perf_counter()
             exact = arithmetic == "exact"
-            chain = _build(system, exact=exact, lumped=cell["lumped"])
+            chain = _build(system, exact, cell["lumped"], memory_limit)
             start = chain.index(state)
             structure = closed_classes(chain)
             row.update(states=chain.n_states, transitions=chain.n_transitions, transient=int(len(structure.transient)))
@@ -663,7 +659,9 @@ def run_sweep(config, out, scheduler=None, workers=2, quiet=False, processes=Tru
                     planned.append((cost, cell))
             planned.sort(key=lambda item: item[0]["bytes"])
             futures = {
-                client.submit(compute_cell, cell, cost["results"], cost.get("note", ""), pure=False, key=f"sweep-cell-{cell['key']}"): cell
+                client.submit(
+                    compute_cell, cell, cost["results"], cost.get("note", ""), limit, pure=False, key=f"sweep-cell-{cell['key']}"
+                ): cell
                 for cost, cell in planned
             }
             with progress_bar(len(futures), "sweep", quiet=quiet, unit="cells") as bar:

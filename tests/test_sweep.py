@@ -55,11 +55,11 @@ def read(path):
 
 def test_grid_equals_direct_calls(client, tmp_path, counted):
     out = tmp_path / "table.csv"
-    summary = sweep.run_sweep(GRID, str(out), client=client, quiet=True)
+    summary = sweep.run_sweep(dict(GRID, lumped=["auto", False]), str(out), client=client, quiet=True)
     rows = read(out)
-    assert (summary.cells, summary.computed, summary.failed, len(rows), len(counted)) == (4, 4, 0, 4, 4)
+    assert (summary.cells, summary.computed, summary.failed, len(rows), len(counted)) == (8, 8, 0, 8, 8)
     assert list(rows[0]) == sweep.COLUMNS
-    assert len({r["cell"] for r in rows}) == 4
+    assert len({r["cell"] for r in rows}) == 8
     for row in rows:
         assert row["error"] == ""
         system = System(agents=2, components=2, memory=int(row["memory"]), schedule=row["schedule"])
@@ -74,11 +74,13 @@ def test_grid_equals_direct_calls(client, tmp_path, counted):
         direct_float = absorption_probabilities(floats, floats.index(state))
         assert float(row["polarization_float"]) == direct_float.polarization()
         assert float(row["polarization_float"]) == pytest.approx(float(direct.polarization()), rel=1e-9)
-        assert int(row["states"]) == int(row["full_states"]) == exact.n_states
-        assert int(row["transitions"]) == exact.n_transitions
+        assert int(row["full_states"]) == exact.n_states
+        built = exact if row["lumped"] == "false" else build_chain(system, exact=True, lump=True)
+        assert (int(row["states"]), int(row["transitions"])) == (built.n_states, built.n_transitions)
+    assert {r["lumped"] for r in rows if int(r["states"]) < int(r["full_states"])} == {"auto"}
     # MODEL.md 3's public reference value (Storm's exact engine), independent of this code.
-    (reference,) = [r for r in rows if r["memory"] == "4" and r["schedule"] == "sync"]
-    assert reference["polarization_exact"] == "139813/1630674"
+    reference = [r for r in rows if r["memory"] == "4" and r["schedule"] == "sync"]
+    assert [r["polarization_exact"] for r in reference] == ["139813/1630674"] * 2
 
 
 def test_resume_computes_only_missing_cells(client, tmp_path, counted):
@@ -105,13 +107,14 @@ def test_resume_computes_only_missing_cells(client, tmp_path, counted):
 
 def test_refused_and_failed_cells_get_one_line_rows(client, tmp_path, counted):
     out = tmp_path / "table.csv"
-    config = {"agents": [2, 3], "memory": [4], "prune": [0, 2], "max_states": 100, "results": ["exact"]}
+    config = {"agents": [2, 3], "memory": [4], "prune": [0, 2], "max_states": 100, "results": ["exact"], "lumped": False}
     summary = sweep.run_sweep(config, str(out), client=client, quiet=True)
     rows = {(r["agents"], r["prune"]): r for r in read(out)}
     assert len(rows) == 4 and summary.refused == 3 and summary.computed == 1 and len(counted) == 1
     assert rows[("2", "0")]["polarization_exact"] == "139813/1630674"
     assert rows[("3", "0")]["error"] == (
-        "skipped: m=3, K=2, N=4, r=1, sync, support, graph=complete: 125 states over max_states=100; try lumped=true"
+        "skipped: m=3, K=2, N=4, r=1, sync, support, graph=complete: 125 states over max_states=100; "
+        "try lumped=true (symmetry group S_3)"
     )
     assert rows[("3", "0")]["polarization_exact"] == ""
     assert rows[("2", "2")]["error"].startswith("prune must satisfy components*prune < memory")
@@ -119,7 +122,7 @@ def test_refused_and_failed_cells_get_one_line_rows(client, tmp_path, counted):
 
 def test_exact_skipped_over_max_exact_states(client, tmp_path):
     out = tmp_path / "table.csv"
-    config = {"agents": [3], "memory": [4], "max_exact_states": 100, "results": ["exact", "float"]}
+    config = {"agents": [3], "memory": [4], "max_exact_states": 100, "results": ["exact", "float"], "lumped": False}
     sweep.run_sweep(config, str(out), client=client, quiet=True)
     (row,) = read(out)
     assert row["polarization_exact"] == "" and float(row["polarization_float"]) > 0
@@ -148,7 +151,8 @@ def test_cell_keys_are_stable_and_distinct(tmp_path):
         ({"memory": []}, "memory must be a value or a non-empty list"),
         ({"agents": ["2"]}, "agents values must be ints"),
         ({"agents": [True]}, "agents values must be ints"),
-        ({"lumped": [1]}, "lumped values must be bools"),
+        ({"lumped": [1]}, "lumped values must be true, false or"),
+        ({"lumped": ["yes"]}, "lumped values must be true, false or"),
         ({"memory": [0]}, "memory values must be integers >= 1"),
         ({"schedule": "synch"}, "schedule values must be one of sync, async"),
         ({"graph": ["grid"]}, "graph values must be one of complete, path, ring, star"),
