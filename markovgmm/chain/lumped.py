@@ -32,7 +32,7 @@ from .laws import replacement_table
 from .states import global_index, local_ranks
 from .symmetry import agent_group, canonical_ranks, orbit_representatives, orbit_sizes
 
-__all__ = ["build_lumped_chain", "orbit_index", "lumping_map"]
+__all__ = ["build_lumped_chain", "orbit_index", "lumping_map", "split_closed_classes"]
 
 
 def build_lumped_chain(system, exact=True, memory_limit=None, group=None, progress=None, table=None):
@@ -133,3 +133,67 @@ def lumping_map(chain, full_chain):
     full one state by state.
     """
     return orbit_index(chain, full_chain.agent_ranks)
+
+
+def split_closed_classes(chain, start_ranks, classes, probabilities):
+    """The full chain's closed classes and their probabilities from ``start``,
+    recovered from a lumped chain when the start's symmetry determines them.
+
+    Parameters
+    ----------
+    chain : Chain
+        A lumped chain.
+    start_ranks : (m,) int array
+        Local ranks of the (full) start state.
+    classes : list of ClosedClass
+        Closed classes of the lumped chain.
+    probabilities : list
+        Probability of each lumped class from the start's orbit.
+
+    Returns
+    -------
+    list of (ranks, lumped_class, probability) or None
+        One entry per closed class of the full chain, ordered by its state
+        number (as the full chain orders them); None when some lumped class
+        has more than one state or its split is not determined.
+
+    Notes
+    -----
+    By equivariance (``proofs/lumpability.md``) ``P_s(sigma C) = P_s(C)``
+    for every ``sigma`` in the stabiliser ``H`` of ``s``.  When ``H`` acts
+    transitively on the ``G``-orbit of a closed class (always, for a start
+    fixed by the whole group, such as the default most balanced start), each
+    of the ``|orbit|`` full classes has probability ``P(lumped class) /
+    |orbit|``, exactly.  Otherwise the lumped chain does not determine the
+    split and None is returned.
+
+    Examples
+    --------
+    >>> from markovgmm.system import System
+    >>> from markovgmm.analysis.absorption import absorption_probabilities
+    >>> chain = build_lumped_chain(System(agents=2, components=2, memory=2))
+    >>> result = absorption_probabilities(chain, chain.index(((1, 1), (1, 1))))
+    >>> split = split_closed_classes(chain, np.array([1, 1]), result.classes, result.class_probabilities[0])
+    >>> [(r.tolist(), str(p)) for r, _c, p in split]  # as the full chain gives them
+    [([0, 0], '1/3'), ([0, 2], '1/6'), ([2, 0], '1/6'), ([2, 2], '1/3')]
+    """
+    group = chain.group
+    if group.permutations is None:
+        return None
+    L = chain.system.n_local_states
+    perms = group.permutations
+    start_ranks = np.asarray(start_ranks, dtype=np.int64)
+    stabiliser = perms[(start_ranks[perms] == start_ranks).all(axis=1)]
+    out = []
+    for cls, probability in zip(classes, probabilities):
+        if len(cls.states) != 1:
+            return None
+        rep = chain.agent_ranks[cls.states[0]]
+        orbit = np.unique(global_index(rep[perms], L))
+        reached = np.unique(global_index(rep[stabiliser], L))
+        if len(reached) != len(orbit):
+            return None
+        share = probability / len(orbit)
+        out.extend((local_ranks(index, L, chain.system.agents), cls, share) for index in orbit.tolist())
+    out.sort(key=lambda item: int(global_index(item[0], L)))
+    return out

@@ -55,9 +55,35 @@ def run(args):
     start = chain.index(start_state)
     with progress_bar(None, "solving", quiet=args.quiet, unit="states") as bar:
         report = absorb(chain, start, horizon=args.horizon, progress=lambda done: bar.update(done - bar.n))
-    # states = the full chain's count; lumped_states = orbits actually solved (None when not lumped).
+    # states/transient count the full chain's states; lumped_* the orbits solved (None when not lumped).
     report["states"] = chain.n_full_states
     report["lumped_states"] = chain.n_states if chain.lumped else None
+    report["lumped_transient"] = report["transient"] if chain.lumped else None
+    if chain.lumped:
+        from ..analysis.classes import closed_classes
+
+        from ..chain.lumped import split_closed_classes
+        from ..chain.states import rank_counts
+
+        structure = closed_classes(chain)
+        report["transient"] = int(chain.orbit_size[structure.transient].sum())
+        probabilities = [cls["probability"] for cls in report["classes"]]
+        split = split_closed_classes(chain, rank_counts(start_state, system.memory), structure.classes, probabilities)
+        if split is not None:  # the start's symmetry fixes each full class's share: report the full classes
+            report["classes"] = [
+                {
+                    "kind": cls.kind,
+                    "states": [tuple(tuple(int(x) for x in chain.local_counts[r]) for r in ranks)],
+                    "probability": share,
+                    "component": cls.component,
+                    "camps": cls.camps,
+                    "camp_sizes": cls.camp_sizes,
+                }
+                for ranks, cls, share in split
+            ]
+        else:  # each lumped class stands for an orbit of full classes covering this many full states
+            for cls, lumped_class in zip(report["classes"], structure.classes):
+                cls["full_states"] = int(chain.orbit_size[list(lumped_class.states)].sum())
     report["start"] = start_state  # the start as given, not its orbit's representative
     if args.json:
         print_json(report)
