@@ -1,0 +1,869 @@
+"""Convergence claims A1-A3 of seed 002's Appendix A, checked on the chain (MODEL.md 4).
+
+Everything is computed from the exact law of the chain,
+``p_t = p_0 P^t`` (:func:`~markovgmm.analysis.propagation.propagate`), and
+the absorption probabilities
+(:func:`~markovgmm.analysis.absorption.absorption_probabilities`):
+
+* per step ``t``: ``E[pi_i^t - pi_j^t]`` (every pair ``i < j``, as vectors),
+  ``E|pi_ik^t - pi_jk^t|``, ``E||D_t||_F^2`` (rational), ``E||D_t||_F`` and
+  the law of ``||D_t||_F``, where ``D_t[i, j] = ||pi_i^t - pi_j^t||_2`` over
+  all ordered pairs (seed 002, eq. 4), so
+  ``N^2 ||D||_F^2 = sum_{i,j} ||c_i - c_j||^2``, an integer per state;
+* A1, the one-step identity ``E[pi_i' - pi_j' | s] = a (pi_i - pi_j)`` with
+  ``a = 1 - r/N`` (sync) or ``1 - r/(N m)`` (async): symbolically with sympy,
+  and state by state on a chain, with the reason of every failure;
+* A2, the iterated identity ``E[pi_i^t - pi_j^t] = a^t (pi_i^0 - pi_j^0)``:
+  first failing step and the gap over time;
+* A3, ``lim E||D_t||_F = sum_C P(C) ||D(C)||_F`` over closed classes, and
+  the Markov bound ``P(||D_t||_F > eps) <= E||D_t||_F / eps`` against the
+  exact probability.
+
+``||D||_F`` is the square root of a rational, so expectations of it are sums
+``sum_f a_f sqrt(f)`` over square-free integers ``f`` with rational ``a_f``
+(:class:`RadicalSum`).  Square roots of distinct square-free integers are
+linearly independent over the rationals, and every ``a_f`` here is a sum of
+nonnegative terms, so such a sum is rational exactly when only ``f = 1``
+occurs; it is then returned as a Fraction, otherwise as a certified mpmath
+``iv`` interval (plus a float and the exact radical form).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+from math import gcd, lcm
+
+import numpy as np
+
+from ..errors import InputError
+from ..numbers import fraction_str, to_fraction
+from .absorption import absorption_probabilities
+from .classes import closed_classes
+from .propagation import propagate
+
+__all__ = [
+    "RadicalSum",
+    "state_counts",
+    "frobenius_squared_numerators",
+    "moment_series",
+    "a1_symbolic",
+    "a1_check",
+    "a2_check",
+    "a3_limit",
+    "markov_series",
+    "claims_report",
+]
+
+_FLOAT_TOLERANCE = 1e-12
+
+
+# --------------------------------------------------------------------------- radicals
+
+
+def _square_free(n):
+    """``(a, f)`` with ``n = a^2 f`` and ``f`` square-free (``n >= 0``)."""
+    if n == 0:
+        return 0, 1
+    a, f, p = 1, 1, 2
+    while p * p <= n:
+        while n % (p * p) == 0:
+            n //= p * p
+            a *= p
+        if n % p == 0:
+            n //= p
+            f *= p
+        p += 1
+    return a, f * n
+
+
+class RadicalSum:
+    """An exact nonnegative number ``sum_f a_f sqrt(f)`` (``f`` square-free, ``a_f`` rational).
+
+    Parameters
+    ----------
+    terms : dict
+        ``{f: a_f}``.
+
+    Examples
+    --------
+    >>> x = RadicalSum.from_roots({8: Fraction(1, 2), 4: Fraction(1, 3)})
+    >>> x.terms, x.is_rational(), str(x)
+    ({1: Fraction(2, 3), 2: Fraction(1, 1)}, False, '2/3 + sqrt(2)')
+    >>> x.compare(Fraction(2)), x.compare(Fraction(21, 10))
+    (1, -1)
+    """
+
+    def __init__(self, terms=None):
+        self.terms = {int(f): Fraction(a) for f, a in sorted((terms or {}).items()) if a != 0}
+
+    @classmethod
+    def from_roots(cls, weights):
+        """``sum_n w_n sqrt(n)`` for ``{n: w_n}`` with integers ``n >= 0``."""
+        terms = {}
+        for n, w in weights.items():
+            a, f = _square_free(int(n))
+            if a and w:
+                terms[f] = terms.get(f, Fraction(0)) + Fraction(w) * a
+        return cls(terms)
+
+    def scaled(self, factor):
+        return RadicalSum({f: a * Fraction(factor) for f, a in self.terms.items()})
+
+    def is_zero(self):
+        return not self.terms
+
+    def is_rational(self):
+        return set(self.terms) <= {1}
+
+    def rational(self):
+        """The value as a Fraction, or None when it is irrational."""
+        return self.terms.get(1, Fraction(0)) if self.is_rational() else None
+
+    def interval(self, prec=120):
+        """A certified mpmath ``iv`` interval containing the value."""
+        from mpmath import iv
+
+        saved = iv.prec
+        iv.prec = prec
+        try:
+            total = iv.mpf(0)
+            for f, a in self.terms.items():
+                total += iv.sqrt(iv.mpf(f)) * (iv.mpf(a.numerator) / iv.mpf(a.denominator))
+            return total
+        finally:
+            iv.prec = saved
+
+    def bounds(self, prec=120):
+        """``(lower, upper)`` as Fractions with ``lower <= value <= upper`` (certified)."""
+        x = self.interval(prec)
+        return _mpf_fraction(x.a), _mpf_fraction(x.b)
+
+    def compare(self, other):
+        """Sign of ``self - other`` for a Fraction ``other``: -1, 0 or 1, decided exactly."""
+        other = Fraction(other)
+        if self.is_rational():
+            value = self.rational()
+            return (value > other) - (value < other)
+        prec = 80
+        while True:  # irrational, so never equal to a rational: refine until separated
+            lo, hi = self.bounds(prec)
+            if lo > other:
+                return 1
+            if hi < other:
+                return -1
+            prec *= 2
+
+    def __float__(self):
+        return float(self.interval(60).mid)
+
+    def __str__(self):
+        if self.is_zero():
+            return "0"
+        parts = []
+        for f, a in self.terms.items():
+            parts.append(fraction_str(a) if f == 1 else (f"sqrt({f})" if a == 1 else f"{fraction_str(a)}*sqrt({f})"))
+        return " + ".join(parts)
+
+    def __repr__(self):
+        return f"RadicalSum({self.terms!r})"
+
+    def exact_value(self):
+        """A Fraction when rational, else the exact radical form as a string."""
+        return self.rational() if self.is_rational() else str(self)
+
+    def summary(self):
+        """JSON-ready: ``value`` (Fraction or radical string), ``rational``,
+        ``interval`` (certified ``[lower, upper]`` as Fractions), ``float``."""
+        lo, hi = self.bounds()
+        return {"value": self.exact_value(), "rational": self.is_rational(), "interval": [lo, hi], "float": float(self)}
+
+
+def _mpf_fraction(x):
+    from mpmath import mpf
+
+    man, exp = mpf(x).man_exp
+    return Fraction(int(man) * 2**exp) if exp >= 0 else Fraction(int(man), 2 ** (-exp))
+
+
+# --------------------------------------------------------------------------- per-state quantities
+
+
+def state_counts(chain):
+    """``(n, m, K)`` int array: every agent's count vector at every state."""
+    return chain.local_counts[chain.agent_ranks]
+
+
+def _pairs(m):
+    return [(i, j) for i in range(m) for j in range(i + 1, m)]
+
+
+def frobenius_squared_numerators(chain):
+    """``N^2 ||D||_F^2`` at every state, an integer array.
+
+    ``||D||_F^2 = sum_{i,j} ||pi_i - pi_j||^2`` over ordered pairs
+    ``= (2 m sum_i ||c_i||^2 - 2 ||sum_i c_i||^2) / N^2``.
+
+    >>> from markovgmm import System, build_chain
+    >>> chain = build_chain(System(agents=2, components=2, memory=3))
+    >>> int(frobenius_squared_numerators(chain)[chain.index(((3, 0), (0, 3)))])  # ||D||_F = 2
+    36
+    """
+    C = state_counts(chain).astype(np.int64)
+    m = C.shape[1]
+    return 2 * m * (C**2).sum(axis=(1, 2)) - 2 * (C.sum(axis=1) ** 2).sum(axis=1)
+
+
+def _law_of_frobenius(law, f2, f2_values, f2_code):
+    """Mass of each value of ``N^2 ||D||_F^2`` under ``law``: integers over
+    ``law.scale`` (exact) or floats, aligned with ``f2_values``."""
+    codes = f2_code[law.states]
+    if law.exact:
+        masses = np.zeros(len(f2_values), dtype=object)
+        order = np.argsort(codes, kind="stable")
+        codes_sorted = codes[order]
+        heads = np.flatnonzero(np.r_[True, codes_sorted[1:] != codes_sorted[:-1]])
+        masses[codes_sorted[heads]] = np.add.reduceat(law.weights[order], heads)
+        return masses
+    return np.bincount(codes, weights=law.weights, minlength=len(f2_values))
+
+
+def moment_series(chain, start, horizon, progress=None):
+    """Per-step moments of the agents' weights and of ``||D_t||_F``.
+
+    Parameters
+    ----------
+    chain : Chain
+    start : int
+        Start state number.
+    horizon : int
+    progress : callable, optional
+        Called with the number of steps done.
+
+    Returns
+    -------
+    list of dict, one per ``t = 0..horizon``, with keys
+        ``t``; ``mean_difference`` ``{(i, j): [E[pi_ik - pi_jk] for k]}``;
+        ``mean_abs_difference`` ``{(i, j): [E|pi_ik - pi_jk| for k]}``;
+        ``expected_frobenius_squared``; ``expected_frobenius`` (a
+        :class:`RadicalSum` on the exact path, a float otherwise);
+        ``frobenius_law`` ``[(||D||_F^2 value, probability), ...]`` (the law
+        of ``||D_t||_F`` given by its squared values, increasing).
+
+    Notes
+    -----
+    One exact push per step (:func:`propagate`), then integer dot products of
+    the weight numerators with per-state integer tables (counts, absolute
+    count differences, ``N^2 ||D||_F^2``), so every value is exact.  Cost per
+    step: ``O(support * m^2 K)`` big-integer products on top of the push.
+
+    Examples
+    --------
+    >>> from markovgmm import System, build_chain
+    >>> chain = build_chain(System(agents=2, components=2, memory=2))
+    >>> rows = moment_series(chain, chain.index(((2, 0), (1, 1))), 1)
+    >>> rows[1]["mean_difference"][(0, 1)], str(rows[1]["expected_frobenius"])
+    ([Fraction(3, 8), Fraction(-3, 8)], '3/4')
+    """
+    N = chain.system.memory
+    C = state_counts(chain).astype(np.int64)
+    n, m, K = C.shape
+    pairs = _pairs(m)
+    flat_counts = C.reshape(n, m * K)
+    abs_diff = np.stack([np.abs(C[:, i, :] - C[:, j, :]) for i, j in pairs], axis=1).reshape(n, -1) if pairs else np.zeros((n, 0), np.int64)
+    table = np.concatenate([flat_counts, abs_diff], axis=1)
+    f2 = frobenius_squared_numerators(chain)
+    f2_values, f2_code = np.unique(f2, return_inverse=True)
+    out = []
+    for law in propagate(chain, start, horizon, progress=progress):
+        picked = table[law.states]
+        if law.exact:
+            sums = np.dot(law.weights, picked.astype(object)) if len(picked) else np.zeros(table.shape[1], object)
+            unit = law.scale * N
+            value = lambda x, unit=unit: Fraction(int(x), unit)  # noqa: E731
+        else:
+            sums = law.weights @ picked.astype(np.float64)
+            value = lambda x: float(x) / N  # noqa: E731
+        means = sums[: m * K].reshape(m, K)
+        absolute = sums[m * K :].reshape(len(pairs), K)
+        masses = _law_of_frobenius(law, f2, f2_values, f2_code)
+        if law.exact:
+            probabilities = [Fraction(int(x), law.scale) for x in masses]
+            expected_sq = sum((p * int(v) for p, v in zip(probabilities, f2_values)), Fraction(0)) / N**2
+            expected = RadicalSum.from_roots({int(v): p for p, v in zip(probabilities, f2_values) if p}).scaled(Fraction(1, N))
+            law_list = [(Fraction(int(v), N**2), p) for p, v in zip(probabilities, f2_values) if p]
+        else:
+            probabilities = [float(x) for x in masses]
+            expected_sq = float(np.dot(masses, f2_values)) / N**2
+            expected = float(np.dot(masses, np.sqrt(f2_values))) / N
+            law_list = [(float(v) / N**2, p) for p, v in zip(probabilities, f2_values) if p > 0]
+        out.append(
+            {
+                "t": law.t,
+                "mean_difference": {(i, j): [value(means[i, k] - means[j, k]) for k in range(K)] for i, j in pairs},
+                "mean_abs_difference": {pair: [value(absolute[a, k]) for k in range(K)] for a, pair in enumerate(pairs)},
+                "expected_frobenius_squared": expected_sq,
+                "expected_frobenius": expected,
+                "frobenius_law": law_list,
+            }
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- A1
+
+
+def a1_factor(system):
+    """The contraction factor of A1: ``1 - r/N`` (sync) or ``1 - r/(N m)`` (async)."""
+    N, r, m = system.memory, system.replace, system.agents
+    return Fraction(N - r, N) if system.schedule == "sync" else Fraction(N * m - r, N * m)
+
+
+@lru_cache(maxsize=None)
+def _a1_symbolic_cached():
+    import sympy as sp
+
+    N, r, m, j = sp.symbols("N r m j", positive=True, integer=True)
+    ci, cj = sp.symbols("c_ik c_jk", nonnegative=True, integer=True)
+    pi_, pj = sp.symbols("p_ik p_jk", nonnegative=True)
+    c = sp.Symbol("c", nonnegative=True, integer=True)
+    # Removal, one item at a time: if E[count after j removals] = c (N - j) / N, one more uniform
+    # removal among the N - j items left keeps a fraction 1 - 1/(N - j) of it in expectation.
+    removal_step = sp.simplify(c * (N - j) / N * (1 - 1 / (N - j)) - c * (N - j - 1) / N) == 0
+    kept = c * (N - r) / N  # the induction at j = r
+    # Addition: r i.i.d. labels, each label k with probability p_k (a sum of r Bernoulli means).
+    added = r * sp.Symbol("p")
+
+    def updated_mean(count, p):
+        return (kept + added).subs({c: count, sp.Symbol("p"): p}) / N
+
+    out = {"removal_induction_step": bool(removal_step), "holds": bool(removal_step)}
+    for schedule, factor, rate in (("sync", 1 - r / N, r / N), ("async", 1 - r / (N * m), r / (N * m))):
+        if schedule == "sync":
+            new_i, new_j = updated_mean(ci, pi_), updated_mean(cj, pj)
+        else:
+            new_i = (1 - 1 / m) * ci / N + (1 / m) * updated_mean(ci, pi_)
+            new_j = (1 - 1 / m) * cj / N + (1 / m) * updated_mean(cj, pj)
+        residual = sp.factor(sp.simplify(new_i - new_j - factor * (ci - cj) / N))
+        at_equal = sp.simplify(residual.subs(pj, pi_))
+        holds = at_equal == 0 and sp.simplify(residual - rate * (pi_ - pj)) == 0
+        out[schedule] = {"factor": str(factor), "residual": str(residual), "residual_at_equal_laws": str(at_equal), "holds": bool(holds)}
+        out["holds"] = out["holds"] and bool(holds)
+    return out
+
+
+def a1_symbolic():
+    """Check the one-step identity symbolically (sympy), sync and async.
+
+    With ``N``, ``r``, ``m``, the counts ``c_ik``, ``c_jk`` and the incoming
+    label laws ``p_ik``, ``p_jk`` as symbols.  Removing ``r`` of ``N`` items
+    uniformly without replacement, one at a time, keeps in expectation
+    ``c (N - r) / N`` items of a label with count ``c`` (induction: if
+    ``c (N - j) / N`` are left after ``j`` removals, the next removal takes
+    one with probability ``1 / (N - j)`` each; the induction step is
+    checked by sympy); adding ``r`` i.i.d. labels adds ``r p_ik``.  So an
+    updating agent has ``E[pi_ik' | s] = (1 - r/N) pi_ik + (r/N) p_ik``, and
+    under async ``E[pi_ik' | s] = pi_ik + (r/(N m)) (p_ik - pi_ik)``.  The
+    residual ``E[pi_i' - pi_j'] - a (pi_i - pi_j)`` is then
+    ``(r/N)(p_i - p_j)`` (sync) or ``(r/(N m))(p_i - p_j)`` (async), zero
+    exactly when the incoming laws agree, e.g. ``open`` ownership on the
+    complete graph where ``p_i = p_j = (1/m) sum_l pi_l``.  ``proofs/A1_one_step.md``
+    also checks the hypergeometric mean with ``sympy.stats``.
+
+    Returns
+    -------
+    dict
+        ``{"sync": {...}, "async": {...}, "removal_induction_step": bool,
+        "holds": bool}``; each schedule has ``factor``, ``residual`` (string),
+        ``residual_at_equal_laws`` (must be ``"0"``) and ``holds``.
+
+    Examples
+    --------
+    >>> result = a1_symbolic()
+    >>> result["holds"], result["sync"]["residual"], result["async"]["residual_at_equal_laws"]
+    (True, 'r*(p_ik - p_jk)/N', '0')
+    """
+    import copy
+
+    return copy.deepcopy(_a1_symbolic_cached())
+
+
+def _incoming_laws(chain):
+    """Integer numerators ``q_num``, ``p_num`` (n, m, K) over ``D``: the agents'
+    source laws ``q_i`` and incoming label laws ``p_i = q_i O[c_i]`` (MODEL.md 2, steps 1-2)."""
+    from ..chain.laws import labelling_kernel
+
+    system = chain.system
+    w_den = 1
+    for row in system.W:
+        for x in row:
+            w_den = lcm(w_den, x.denominator)
+    W_num = np.array([[int(x * w_den) for x in row] for row in system.W], dtype=object)
+    C = state_counts(chain).astype(object)
+    q_num = np.einsum("ij,njk->nik", W_num, C)
+    kernel = labelling_kernel(system, chain.local_counts)
+    if kernel.dtype.kind == "f":
+        p = np.einsum("nik,nikl->nil", q_num.astype(np.float64), kernel[chain.agent_ranks])
+        return q_num.astype(np.float64), p, w_den * system.memory
+    p_num = np.einsum("nik,nikl->nil", q_num, kernel[chain.agent_ranks].astype(object))
+    return q_num, p_num, w_den * system.memory
+
+
+def _one_step_means(chain):
+    """``E[c_ik' | s]`` numerators over ``chain.denominator`` (exact) or floats, shape (n, m, K)."""
+    C = state_counts(chain)
+    n, m, K = C.shape
+    flat = C.reshape(n, m * K)
+    values = chain.values
+    if chain.exact:
+        big = values.dtype == object or int(chain.denominator) * chain.system.memory >= 2**62
+        values = values.astype(object) if big else values.astype(np.int64)
+        flat = flat.astype(object) if big else flat
+    contributions = values[:, None] * flat[chain.indices]
+    sums = np.add.reduceat(contributions, chain.indptr[:-1], axis=0)  # every row has a transition
+    return sums.reshape(n, m, K)
+
+
+def a1_check(chain):
+    """Check the one-step identity of A1 at every state of ``chain``.
+
+    Parameters
+    ----------
+    chain : Chain
+
+    Returns
+    -------
+    dict
+        ``holds`` (the identity holds at every state for every pair),
+        ``factor``, ``n_states``, ``n_failing``, ``failing_states`` (list of
+        ``{"state": counts, "pairs": [[i, j], ...], "reasons": [...]}``),
+        ``reason_counts`` and ``unexplained`` (failures with none of the
+        reasons below: 0 unless the chain is wrong).
+
+    Notes
+    -----
+    For an updating agent ``E[c_i' | s] = (1 - r/N) c_i + r p_i`` without
+    pruning, hence (sync) ``E[pi_i' - pi_j' | s] - (1 - r/N)(pi_i - pi_j) =
+    (r/N)(p_i - p_j) + (pruning terms)``; under async the factors are
+    ``1 - r/(N m)`` and ``r/(N m)``.  The identity can therefore fail at
+    ``s`` only for these reasons, each tested exactly and reported:
+
+    * ``ownership``: ``p_i != q_i`` -- agent ``i``'s memory lacks a component
+      it reads (``support`` ownership; at a vertex the agent is frozen);
+    * ``graph``: ``q_i != q_j`` -- the agents read different sources
+      (a non-complete reading graph);
+    * ``pruning``: the chain's ``E[c_i' | s]`` differs from the unpruned
+      ``(1 - r/N) c_i + r p_i``.
+
+    ``E[c_i' | s]`` is read off the chain's transition row, so this checks
+    the built chain, not the formula.  Exact on an exact chain; on a float
+    chain equalities are up to ``1e-12``.
+
+    Examples
+    --------
+    >>> from markovgmm import System, build_chain
+    >>> a1_check(build_chain(System(agents=2, components=2, memory=3, ownership="open")))["holds"]
+    True
+    >>> report = a1_check(build_chain(System(agents=2, components=2, memory=3)))
+    >>> report["holds"], report["n_failing"], report["failing_states"][0]["reasons"]
+    (False, 10, ['ownership: agent 0 at vertex 0 lacks component 1'])
+    """
+    system = chain.system
+    N, r, m = system.memory, system.replace, system.agents
+    C = state_counts(chain)
+    n, _, K = C.shape
+    means = _one_step_means(chain)
+    q, p, D = _incoming_laws(chain)
+    share = 1 if system.schedule == "sync" else m  # E[c_i'] = c_i + (r / share) (p_i - c_i / N) without pruning
+    factor = a1_factor(system)
+    if chain.exact:
+        den = int(chain.denominator)
+        Cx = C.astype(object)
+        # both sides in units of 1 / (den * D * N * share)
+        unpruned = Cx * (den * D * N * share) + den * r * (p * N - Cx * D)
+        actual = means.astype(object) * (D * N * share)
+        pruned = actual != unpruned
+        ownership = p != q
+    else:
+        unpruned = C + (r / share) * (p - C / N)
+        pruned = np.abs(means - unpruned) > _FLOAT_TOLERANCE * N
+        ownership = np.abs(p - q) > _FLOAT_TOLERANCE
+    pairs = _pairs(m)
+    failing = []
+    reason_counts = {"ownership": 0, "graph": 0, "pruning": 0}
+    unexplained = 0
+    labels = chain.vertex_labels()
+    fails_by_pair = []
+    for i, j in pairs:
+        if chain.exact:
+            # (E[c_i'] - E[c_j']) / den == factor (c_i - c_j)
+            lhs = (means[:, i, :].astype(object) - means[:, j, :].astype(object)) * factor.denominator
+            rhs = (C[:, i, :] - C[:, j, :]).astype(object) * (factor.numerator * den)
+            bad = (lhs != rhs).any(axis=1)
+            graph = (q[:, i, :] != q[:, j, :]).any(axis=1)
+        else:
+            bad = (np.abs((means[:, i, :] - means[:, j, :]) - float(factor) * (C[:, i, :] - C[:, j, :])) > _FLOAT_TOLERANCE * N).any(axis=1)
+            graph = (np.abs(q[:, i, :] - q[:, j, :]) > _FLOAT_TOLERANCE).any(axis=1)
+        fails_by_pair.append((bad, graph))
+    any_bad = np.zeros(n, dtype=bool)
+    for bad, _ in fails_by_pair:
+        any_bad |= np.asarray(bad, dtype=bool)
+    for s in np.flatnonzero(any_bad).tolist():
+        reasons, bad_pairs, kinds = [], [], set()
+        for (i, j), (bad, graph) in zip(pairs, fails_by_pair):
+            if not bad[s]:
+                continue
+            bad_pairs.append([i, j])
+            for agent in (i, j):
+                missing = [k for k in range(K) if ownership[s, agent, k] and C[s, agent, k] == 0]
+                if missing:
+                    where = f"at vertex {labels[s, agent]}" if labels[s, agent] >= 0 else "with partial support"
+                    text = f"ownership: agent {agent} {where} lacks component{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}"
+                    if text not in reasons:
+                        reasons.append(text)
+                    kinds.add("ownership")
+                if np.asarray(pruned[s, agent]).any():
+                    text = f"pruning: agent {agent}'s expected update is changed by pruning (tau={system.prune})"
+                    if text not in reasons:
+                        reasons.append(text)
+                    kinds.add("pruning")
+            if graph[s]:
+                text = f"graph: agents {i} and {j} read different sources (q_{i} != q_{j})"
+                reasons.append(text)
+                kinds.add("graph")
+        for kind in kinds:
+            reason_counts[kind] += 1
+        if not kinds:
+            unexplained += 1
+            reasons.append("unexplained")
+        failing.append({"state": chain.counts(s), "pairs": bad_pairs, "reasons": reasons})
+    return {
+        "holds": not failing,
+        "factor": factor,
+        "n_states": int(n),
+        "n_failing": len(failing),
+        "failing_states": failing,
+        "reason_counts": reason_counts,
+        "unexplained": unexplained,
+    }
+
+
+# --------------------------------------------------------------------------- A2
+
+
+def a2_check(chain, series):
+    """Compare ``E[pi_i^t - pi_j^t]`` with ``a^t (pi_i^0 - pi_j^0)`` (A2).
+
+    Parameters
+    ----------
+    chain : Chain
+    series : list of dict
+        :func:`moment_series` output.
+
+    Returns
+    -------
+    dict
+        ``factor`` (``a``), ``holds`` (through the horizon), ``first_failure``
+        (first ``t`` with a difference, None if none), ``gap`` (per ``t``:
+        the largest ``|E[pi_ik^t - pi_jk^t] - a^t (pi_ik^0 - pi_jk^0)|`` over
+        pairs and components; exact), ``horizon``.
+
+    Notes
+    -----
+    A2 follows from A1 by the tower property when A1 holds at every state
+    the chain can visit; exact comparison on the exact path, ``1e-12`` on
+    the float path.
+
+    Examples
+    --------
+    >>> from markovgmm import System, build_chain
+    >>> chain = build_chain(System(agents=2, components=2, memory=2))
+    >>> result = a2_check(chain, moment_series(chain, chain.index(((2, 0), (1, 1))), 3))
+    >>> result["first_failure"], [str(g) for g in result["gap"]]
+    (1, ['0', '1/8', '3/16', '7/32'])
+    """
+    factor = a1_factor(chain.system)
+    if not chain.exact:
+        factor = float(factor)
+    initial = series[0]["mean_difference"]
+    gaps, first = [], None
+    for row in series:
+        power = factor ** row["t"]
+        gap = Fraction(0) if chain.exact else 0.0
+        for pair, vector in row["mean_difference"].items():
+            for value, start in zip(vector, initial[pair]):
+                gap = max(gap, abs(value - power * start))
+        gaps.append(gap)
+        failed = gap != 0 if chain.exact else gap > _FLOAT_TOLERANCE
+        if failed and first is None:
+            first = row["t"]
+    return {"factor": factor, "holds": first is None, "first_failure": first, "gap": gaps, "horizon": series[-1]["t"]}
+
+
+# --------------------------------------------------------------------------- A3
+
+
+def _class_period(chain, states):
+    """Period of an irreducible class: gcd of ``level(a) + 1 - level(b)`` over its edges."""
+    import scipy.sparse.csgraph as csgraph
+
+    sub = chain.structure()[states][:, states].tocoo()
+    level = csgraph.shortest_path(sub.tocsr(), indices=0, unweighted=True).astype(np.int64)
+    period = 0
+    for a, b in zip(sub.row.tolist(), sub.col.tolist()):
+        period = gcd(period, int(level[a] + 1 - level[b]))
+    return abs(period) or 1
+
+
+def _stationary(chain, states):
+    """Exact (or float) stationary law of an irreducible closed class."""
+    k = len(states)
+    position = {s: a for a, s in enumerate(states)}
+    if chain.exact:
+        from flint import fmpq, fmpq_mat
+
+        A = fmpq_mat(k, k)
+        for a, s in enumerate(states):
+            for pos in range(chain.indptr[s], chain.indptr[s + 1]):
+                b = position[int(chain.indices[pos])]
+                A[b, a] += fmpq(int(chain.values[pos]), int(chain.denominator))
+            A[a, a] -= 1
+        for a in range(k):
+            A[k - 1, a] = 1
+        rhs = fmpq_mat(k, 1)
+        rhs[k - 1, 0] = 1
+        x = A.solve(rhs)
+        return [Fraction(int(x[a, 0].p), int(x[a, 0].q)) for a in range(k)]
+    P = chain.matrix()[states][:, states].toarray()
+    A = P.T - np.eye(k)
+    A[-1, :] = 1
+    b = np.zeros(k)
+    b[-1] = 1
+    return list(np.linalg.solve(A, b))
+
+
+def a3_limit(chain, start, structure=None, absorption=None):
+    """``lim_t E||D_t||_F`` and the limit law of ``||D_t||_F`` (A3).
+
+    Parameters
+    ----------
+    chain : Chain
+    start : int
+    structure : ClassStructure, optional
+    absorption : AbsorptionResult, optional
+        ``absorption_probabilities(chain, start)``, if already computed.
+
+    Returns
+    -------
+    dict
+        ``limit_expected_frobenius`` (Fraction when rational, else the exact
+        radical form as a string; float on the float path),
+        ``limit_interval`` (certified ``[lower, upper]``), ``limit_float``,
+        ``limit_radical`` (the :class:`RadicalSum`, exact path),
+        ``limit_law`` ``[(||D||_F^2, probability)]``, ``polarization``,
+        ``holds`` (the limit is 0: seed 002 eq. (5) in expectation),
+        ``classes`` (per closed class with positive probability: kind,
+        probability, ``frobenius_squared``, period), ``converges`` (False if
+        a periodic class with varying ``||D||_F`` has positive probability).
+
+    Notes
+    -----
+    ``p_t`` converges to ``sum_C P(C) mu_C`` (``mu_C`` the stationary law of
+    closed class ``C``) when every class with positive probability is
+    aperiodic, so ``E||D_t||_F -> sum_C P(C) E_{mu_C}||D||_F``, which for
+    single-state classes (all classes under ``support``) is
+    ``sum_C P(C) ||D(C)||_F``: consensus contributes 0, a polarised state
+    with camp sizes ``n_a`` contributes ``sqrt(2 (m^2 - sum_a n_a^2))``, so
+    for ``m = 2, K = 2`` the limit is ``2 P(polarisation)``.  ``||D||_F`` is
+    bounded, so convergence in law gives convergence of the expectation.
+
+    Examples
+    --------
+    >>> from markovgmm import System, build_chain
+    >>> chain = build_chain(System(agents=2, components=2, memory=4))
+    >>> result = a3_limit(chain, chain.index(((2, 2), (2, 2))))
+    >>> result["limit_expected_frobenius"] == 2 * result["polarization"]
+    True
+    """
+    structure = structure if structure is not None else closed_classes(chain)
+    absorption = absorption if absorption is not None else absorption_probabilities(chain, start, structure=structure)
+    N = chain.system.memory
+    f2 = frobenius_squared_numerators(chain)
+    roots, law, classes, converges = {}, {}, [], True
+    zero = Fraction(0) if chain.exact else 0.0
+    for cls, probability in zip(absorption.classes, absorption.class_probabilities[0]):
+        if not probability:
+            continue
+        states = list(cls.states)
+        values = f2[states]
+        period = 1 if len(states) == 1 else _class_period(chain, np.array(states))
+        if len(set(values.tolist())) == 1:
+            weights = [probability]
+            values = values[:1]
+        else:
+            weights = [probability * w for w in _stationary(chain, states)]
+            if period > 1:
+                converges = False
+        for v, w in zip(values.tolist(), weights):
+            roots[v] = roots.get(v, zero) + w
+            law[v] = law.get(v, zero) + w
+        classes.append(
+            {
+                "kind": cls.kind,
+                "probability": probability,
+                "states": [chain.counts(s) for s in states[:5]],
+                "frobenius_squared": sorted({Fraction(int(v), N**2) if chain.exact else v / N**2 for v in f2[states].tolist()}),
+                "period": period,
+            }
+        )
+    limit_law = [(Fraction(v, N**2) if chain.exact else v / N**2, w) for v, w in sorted(law.items()) if w]
+    result = {"polarization": absorption.polarization(), "classes": classes, "converges": converges, "limit_law": limit_law}
+    if chain.exact:
+        radical = RadicalSum.from_roots(roots).scaled(Fraction(1, N))
+        lo, hi = radical.bounds()
+        result.update(
+            limit_expected_frobenius=radical.exact_value(),
+            limit_interval=[lo, hi],
+            limit_float=float(radical),
+            limit_radical=radical,
+            holds=radical.is_zero(),
+        )
+    else:
+        value = float(sum(w * np.sqrt(v) for v, w in roots.items())) / N
+        result.update(limit_expected_frobenius=value, limit_interval=None, limit_float=value, limit_radical=None, holds=value <= _FLOAT_TOLERANCE)
+    return result
+
+
+def markov_series(chain, series, epsilon):
+    """The Markov bound ``P(||D_t||_F > eps) <= E||D_t||_F / eps`` at every step.
+
+    Returns a list of dicts with ``t``, ``probability`` (exact
+    ``P(||D_t||_F > eps)``), ``bound`` (``E||D_t||_F / eps``: Fraction when
+    rational, else the radical string), ``bound_interval`` (certified),
+    ``bound_float`` and ``holds`` (``bound >= probability``, decided exactly
+    or by refining the certified interval).
+
+    Examples
+    --------
+    >>> from markovgmm import System, build_chain
+    >>> chain = build_chain(System(agents=2, components=2, memory=2))
+    >>> rows = markov_series(chain, moment_series(chain, chain.index(((2, 0), (0, 2))), 1), Fraction(1, 2))
+    >>> rows[0]["probability"], rows[0]["bound"], rows[1]["holds"]
+    (Fraction(1, 1), Fraction(4, 1), True)
+    """
+    epsilon = to_fraction(epsilon, "epsilon")
+    if epsilon <= 0:
+        raise InputError(f"epsilon must be a positive rational, got {fraction_str(epsilon)}")
+    threshold = epsilon**2  # ||D||_F > eps  <=>  ||D||_F^2 > eps^2
+    rows = []
+    for row in series:
+        if chain.exact:
+            probability = sum((p for v, p in row["frobenius_law"] if v > threshold), Fraction(0))
+            bound = row["expected_frobenius"].scaled(1 / epsilon)
+            lo, hi = bound.bounds()
+            rows.append(
+                {
+                    "t": row["t"],
+                    "probability": probability,
+                    "bound": bound.exact_value(),
+                    "bound_interval": [lo, hi],
+                    "bound_float": float(bound),
+                    "holds": bound.compare(probability) >= 0,
+                }
+            )
+        else:
+            probability = float(sum(p for v, p in row["frobenius_law"] if v > float(threshold)))
+            bound = row["expected_frobenius"] / float(epsilon)
+            rows.append({"t": row["t"], "probability": probability, "bound": bound, "bound_interval": None, "bound_float": bound, "holds": bound >= probability - _FLOAT_TOLERANCE})
+    return rows
+
+
+# --------------------------------------------------------------------------- report
+
+
+def claims_report(chain, start, horizon=50, epsilon=Fraction(1, 2), progress=None):
+    """A1-A3 on one chain from one start state, as a plain dict (MODEL.md 4).
+
+    Parameters
+    ----------
+    chain : Chain
+        Exact (values are Fractions) or float.
+    start : int
+        Start state number.
+    horizon : int
+        Steps of the per-step series (default 50).
+    epsilon : rational
+        The ``eps`` of the Markov bound (default 1/2).
+    progress : callable, optional
+        Called with the number of propagation steps done.
+
+    Returns
+    -------
+    dict
+        ``system``, ``start``, ``exact``, ``horizon``, ``epsilon``;
+        ``A1``: :func:`a1_check` plus ``symbolic`` (:func:`a1_symbolic`);
+        ``A2``: :func:`a2_check`; ``A3``: :func:`a3_limit` (without the
+        RadicalSum object) plus ``markov`` (:func:`markov_series`),
+        ``appendix_gap`` (how far ``lim E||D_t||_F`` is from the 0 that
+        seed 002's argument claims, equal to the limit) and ``verdict``;
+        ``series``: per step ``t``, ``mean_difference``,
+        ``mean_abs_difference``, ``expected_frobenius_squared``,
+        ``expected_frobenius`` (exact value, certified interval, float) and
+        ``frobenius_law``.
+
+    Examples
+    --------
+    >>> from markovgmm import System, build_chain
+    >>> chain = build_chain(System(agents=2, components=2, memory=3, ownership="open"))
+    >>> report = claims_report(chain, chain.index(((3, 0), (1, 2))), horizon=5)
+    >>> report["A1"]["holds"], report["A2"]["first_failure"], report["A3"]["limit_expected_frobenius"]
+    (True, None, Fraction(0, 1))
+    """
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 0:
+        raise InputError(f"horizon must be a nonnegative integer, got {horizon!r}")
+    epsilon = to_fraction(epsilon, "epsilon")
+    if epsilon <= 0:
+        raise InputError(f"epsilon must be a positive rational, got {fraction_str(epsilon)}")
+    start = int(start)
+    series = moment_series(chain, start, int(horizon), progress=progress)
+    a1 = a1_check(chain)
+    a1["symbolic"] = a1_symbolic()
+    a2 = a2_check(chain, series)
+    structure = closed_classes(chain)
+    a3 = a3_limit(chain, start, structure=structure)
+    radical = a3.pop("limit_radical")
+    a3["markov"] = markov_series(chain, series, epsilon)
+    a3["appendix_gap"] = a3["limit_expected_frobenius"]
+    if a3["holds"]:
+        a3["verdict"] = "lim E||D_t||_F = 0: seed 002 eq. (5) holds in expectation here"
+    else:
+        value = a3["limit_float"]
+        a3["verdict"] = (
+            "seed 002 Appendix A passes from E[pi_i^t - pi_j^t] -> 0 to E||D_t||_F -> 0; here "
+            f"lim E||D_t||_F = {radical if radical is not None else value} (about {value:.6g}) > 0, "
+            "the mass of the polarised (or other non-consensus) classes times their ||D||_F"
+        )
+    out_series = []
+    for row in series:
+        expected = row["expected_frobenius"]
+        out_series.append(
+            {
+                "t": row["t"],
+                "mean_difference": {f"{i},{j}": v for (i, j), v in row["mean_difference"].items()},
+                "mean_abs_difference": {f"{i},{j}": v for (i, j), v in row["mean_abs_difference"].items()},
+                "expected_frobenius_squared": row["expected_frobenius_squared"],
+                "expected_frobenius": expected.summary() if isinstance(expected, RadicalSum) else {"value": expected, "float": expected},
+                "frobenius_law": [{"frobenius_squared": v, "probability": p} for v, p in row["frobenius_law"]],
+            }
+        )
+    return {
+        "system": chain.system.describe(),
+        "start": chain.counts(start),
+        "exact": chain.exact,
+        "horizon": int(horizon),
+        "epsilon": epsilon,
+        "A1": a1,
+        "A2": a2,
+        "A3": a3,
+        "series": out_series,
+    }
