@@ -74,6 +74,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from .errors import InputError, TooLargeError
@@ -658,9 +659,10 @@ def run_sweep(config, out, scheduler=None, workers=2, quiet=False, processes=Tru
                 else:
                     planned.append((cost, cell))
             planned.sort(key=lambda item: item[0]["bytes"])
+            run = uuid.uuid4().hex[:8]  # task keys unique per run: a long-lived cluster must not reuse an erred task
             futures = {
                 client.submit(
-                    compute_cell, cell, cost["results"], cost.get("note", ""), limit, pure=False, key=f"sweep-cell-{cell['key']}"
+                    compute_cell, cell, cost["results"], cost.get("note", ""), limit, key=f"sweep-{cell['key']}-{run}"
                 ): cell
                 for cost, cell in planned
             }

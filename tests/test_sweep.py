@@ -22,11 +22,16 @@ GRID = {"agents": [2], "memory": [3, 4], "schedule": ["sync", "async"], "starts"
 
 
 @pytest.fixture(scope="module")
-def client():
+def cluster():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0")
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
     with distributed.Client(cluster) as c:
         yield c
-    cluster.close()
 
 
 COMPUTED = []  # keys of the cells computed (workers are threads of this process; list.append is atomic)
@@ -103,6 +108,33 @@ def test_resume_computes_only_missing_cells(client, tmp_path, counted):
     counted.clear()
     third = sweep.run_sweep(GRID, str(out), client=client, quiet=True)
     assert (third.already, third.computed, len(counted), len(read(out))) == (4, 0, 0, 4)
+
+
+def failing_compute_cell(cell, *args, **kwargs):
+    if cell["memory"] == 3:
+        raise RuntimeError("a bug, not an input error")
+    return ORIGINAL_COMPUTE_CELL(cell, *args, **kwargs)
+
+
+def test_unexpected_failures_write_no_row_and_are_retried(client, tmp_path, monkeypatch):
+    out = tmp_path / "table.csv"
+    config = dict(GRID, schedule=["sync"], results=["float"])
+    monkeypatch.setattr(sweep, "compute_cell", failing_compute_cell)
+    summary = sweep.run_sweep(config, str(out), client=client, quiet=True)
+    assert (summary.computed, summary.failed) == (1, 1)
+    assert "RuntimeError: a bug, not an input error" in summary.failures[0]
+    assert [r["memory"] for r in read(out)] == ["4"]
+    monkeypatch.setattr(sweep, "compute_cell", ORIGINAL_COMPUTE_CELL)
+    again = sweep.run_sweep(config, str(out), client=client, quiet=True)
+    assert (again.already, again.computed, again.failed) == (1, 1, 0)
+    assert sorted(r["memory"] for r in read(out)) == ["3", "4"]
+
+
+def test_scheduler_address(cluster, tmp_path):
+    out = tmp_path / "table.csv"
+    summary = sweep.run_sweep({"memory": [4], "results": ["exact"]}, str(out), scheduler=cluster.scheduler_address, quiet=True)
+    assert summary.computed == 1
+    assert [r["polarization_exact"] for r in read(out)] == ["139813/1630674"]
 
 
 def test_refused_and_failed_cells_get_one_line_rows(client, tmp_path, counted):
