@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from functools import lru_cache
-from math import gcd, lcm
+from math import gcd, isqrt, lcm
 
 import numpy as np
 
@@ -44,6 +44,7 @@ from .propagation import propagate
 
 __all__ = [
     "RadicalSum",
+    "decimal_bound",
     "state_counts",
     "frobenius_squared_numerators",
     "moment_series",
@@ -120,24 +121,35 @@ class RadicalSum:
         """The value as a Fraction, or None when it is irrational."""
         return self.terms.get(1, Fraction(0)) if self.is_rational() else None
 
+    def bounds(self, prec=120):
+        """``(lower, upper)`` Fractions with ``lower <= value <= upper``, certified.
+
+        Integer arithmetic only: ``floor(sqrt(f) 2^prec) = isqrt(f 4^prec)``,
+        each term rounded outward to a multiple of ``2^-prec``."""
+        lo = hi = 0
+        for f, a in self.terms.items():
+            root = isqrt(f << (2 * prec))
+            root_hi = root if root * root == f << (2 * prec) else root + 1
+            n, d = a.numerator, a.denominator
+            if n >= 0:
+                lo += (n * root) // d
+                hi += -((-n * root_hi) // d)
+            else:
+                lo += (n * root_hi) // d
+                hi += -((-n * root) // d)
+        return Fraction(lo, 1 << prec), Fraction(hi, 1 << prec)
+
     def interval(self, prec=120):
-        """A certified mpmath ``iv`` interval containing the value."""
+        """A certified mpmath ``iv`` interval containing the value (from :meth:`bounds`)."""
         from mpmath import iv
 
+        lo, hi = self.bounds(prec)
         saved = iv.prec
-        iv.prec = prec
+        iv.prec = max(saved, prec + max(lo.numerator.bit_length(), hi.numerator.bit_length()) + 8)
         try:
-            total = iv.mpf(0)
-            for f, a in self.terms.items():
-                total += iv.sqrt(iv.mpf(f)) * (iv.mpf(a.numerator) / iv.mpf(a.denominator))
-            return total
+            return iv.mpf([lo.numerator, hi.numerator]) / (1 << prec)
         finally:
             iv.prec = saved
-
-    def bounds(self, prec=120):
-        """``(lower, upper)`` as Fractions with ``lower <= value <= upper`` (certified)."""
-        x = self.interval(prec)
-        return _mpf_fraction(x.a), _mpf_fraction(x.b)
 
     def compare(self, other):
         """Sign of ``self - other`` for a Fraction ``other``: -1, 0 or 1, decided exactly."""
@@ -155,7 +167,8 @@ class RadicalSum:
             prec *= 2
 
     def __float__(self):
-        return float(self.interval(60).mid)
+        lo, hi = self.bounds(64)
+        return float((lo + hi) / 2)
 
     def __str__(self):
         if self.is_zero():
@@ -176,14 +189,34 @@ class RadicalSum:
         """JSON-ready: ``value`` (Fraction or radical string), ``rational``,
         ``interval`` (certified ``[lower, upper]`` as Fractions), ``float``."""
         lo, hi = self.bounds()
-        return {"value": self.exact_value(), "rational": self.is_rational(), "interval": [lo, hi], "float": float(self)}
+        return {
+            "value": self.exact_value(),
+            "rational": self.is_rational(),
+            "interval": [decimal_bound(lo, up=False), decimal_bound(hi, up=True)],
+            "float": float(self),
+        }
 
 
-def _mpf_fraction(x):
-    from mpmath import mpf
+def decimal_bound(x, up, digits=20):
+    """``x`` rounded outward to ``digits`` significant decimal digits, as a string
+    (``up``: the result is ``>= x``, else ``<= x``).
 
-    man, exp = mpf(x).man_exp
-    return Fraction(int(man) * 2**exp) if exp >= 0 else Fraction(int(man), 2 ** (-exp))
+    >>> decimal_bound(Fraction(1, 3), up=True, digits=5), decimal_bound(Fraction(-2, 3), up=False, digits=3)
+    ('3.3334e-1', '-6.67e-1')
+    """
+    x = Fraction(x)
+    if x == 0:
+        return "0"
+    e = len(str(abs(x.numerator))) - len(str(x.denominator))
+    if Fraction(10) ** e > abs(x):
+        e -= 1
+    shift = digits - 1 - e
+    scaled = x * Fraction(10) ** shift
+    n = -((-scaled.numerator) // scaled.denominator) if up else scaled.numerator // scaled.denominator
+    if len(str(abs(n))) > digits:  # rounding carried into a new digit
+        e += 1
+    sign, text = ("-", str(-n)) if n < 0 else ("", str(n))
+    return f"{sign}{text[0]}.{text[1:].rstrip('0') or '0'}e{e}"
 
 
 # --------------------------------------------------------------------------- per-state quantities
@@ -274,6 +307,7 @@ def moment_series(chain, start, horizon, progress=None):
     table = np.concatenate([flat_counts, abs_diff], axis=1)
     f2 = frobenius_squared_numerators(chain)
     f2_values, f2_code = np.unique(f2, return_inverse=True)
+    root_whole, root_free = zip(*[_square_free(int(v)) for v in f2_values])
     out = []
     for law in propagate(chain, start, horizon, progress=progress):
         picked = table[law.states]
@@ -288,15 +322,17 @@ def moment_series(chain, start, horizon, progress=None):
         absolute = sums[m * K :].reshape(len(pairs), K)
         masses = _law_of_frobenius(law, f2, f2_values, f2_code)
         if law.exact:
-            probabilities = [Fraction(int(x), law.scale) for x in masses]
-            expected_sq = sum((p * int(v) for p, v in zip(probabilities, f2_values)), Fraction(0)) / N**2
-            expected = RadicalSum.from_roots({int(v): p for p, v in zip(probabilities, f2_values) if p}).scaled(Fraction(1, N))
-            law_list = [(Fraction(int(v), N**2), p) for p, v in zip(probabilities, f2_values) if p]
+            present = [a for a in range(len(f2_values)) if masses[a]]
+            expected_sq = Fraction(int(sum(int(masses[a]) * int(f2_values[a]) for a in present)), law.scale * N**2)
+            terms = {}
+            for a in present:
+                terms[root_free[a]] = terms.get(root_free[a], 0) + int(masses[a]) * root_whole[a]
+            expected = RadicalSum({f: Fraction(x, law.scale * N) for f, x in terms.items()})
+            law_list = [(Fraction(int(f2_values[a]), N**2), Fraction(int(masses[a]), law.scale)) for a in present]
         else:
-            probabilities = [float(x) for x in masses]
             expected_sq = float(np.dot(masses, f2_values)) / N**2
             expected = float(np.dot(masses, np.sqrt(f2_values))) / N
-            law_list = [(float(v) / N**2, p) for p, v in zip(probabilities, f2_values) if p > 0]
+            law_list = [(float(v) / N**2, float(p)) for p, v in zip(masses, f2_values) if p > 0]
         out.append(
             {
                 "t": law.t,
@@ -723,7 +759,7 @@ def a3_limit(chain, start, structure=None, absorption=None):
         lo, hi = radical.bounds()
         result.update(
             limit_expected_frobenius=radical.exact_value(),
-            limit_interval=[lo, hi],
+            limit_interval=[decimal_bound(lo, up=False), decimal_bound(hi, up=True)],
             limit_float=float(radical),
             limit_radical=radical,
             holds=radical.is_zero(),
@@ -766,7 +802,7 @@ def markov_series(chain, series, epsilon):
                     "t": row["t"],
                     "probability": probability,
                     "bound": bound.exact_value(),
-                    "bound_interval": [lo, hi],
+                    "bound_interval": [decimal_bound(lo, up=False), decimal_bound(hi, up=True)],
                     "bound_float": float(bound),
                     "holds": bound.compare(probability) >= 0,
                 }
