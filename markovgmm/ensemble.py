@@ -110,7 +110,7 @@ __all__ = [
 METHODS = ("ensemble", "token_level", "sequence_level")
 """The three ways of generating from an ensemble, in report order."""
 
-_MAX_TREE = 2_000_000  # nodes of an exact enumeration tree (Fraction arithmetic, about 1 s per 10^5 nodes)
+_MAX_WORK = 300_000  # branches of an exact enumeration (Fraction arithmetic, roughly 30 microseconds each)
 
 
 # ---------------------------------------------------------------------------
@@ -348,13 +348,22 @@ def _check_length(length):
     return int(length)
 
 
-def _guard(branching, length, what):
-    nodes = sum(branching**t for t in range(1, length + 1))
-    if nodes > _MAX_TREE:
+def _guard(starts, continuing, per_node, length, what):
+    """Refuse an enumeration whose work (branches examined) exceeds the limit.
+
+    ``starts`` initial nodes, each node continued along at most
+    ``continuing`` branches, ``per_node`` branches examined per node.
+    """
+    work = starts * sum(continuing**t for t in range(length)) * per_node
+    if work > _MAX_WORK:
         raise TooLargeError(
-            f"length: the exact {what} enumerates up to {nodes:,} prefixes (limit {_MAX_TREE:,}); "
+            f"length: the exact {what} examines up to {work:,} branches (limit {_MAX_WORK:,}, about 10 s); "
             "use a smaller length, vocabulary or ensemble"
         )
+
+
+def _continuing(vocabulary, end):
+    return len(vocabulary) - (end is not None)
 
 
 def _expand(end, length, initial, step):
@@ -403,7 +412,7 @@ def model_law(model, length):
     (4, '1/4')
     """
     length = _check_length(length)
-    _guard(len(model.vocabulary), length, "law")
+    _guard(1, _continuing(model.vocabulary, model.end), len(model.vocabulary), length, "law")
     vocabulary = model.vocabulary
 
     def step(prefix, hidden):
@@ -433,8 +442,10 @@ def ensemble_law(ensemble, length):
 
     Notes
     -----
-    Cost: one node per prefix of positive probability, at most
-    ``sum_{t <= L} V^t``, each with ``M`` rational rows averaged.
+    Cost: one node per continued prefix of positive probability, at most
+    ``sum_{t < L} V'^t`` (``V'`` the tokens other than the end token), each
+    averaging ``M`` rational rows.  Enumerations examining more than 300,000
+    branches (about 10 s) are refused with a :class:`TooLargeError`.
 
     Examples
     --------
@@ -443,8 +454,8 @@ def ensemble_law(ensemble, length):
     (Fraction(1, 1), Fraction(2, 1))
     """
     length = _check_length(length)
-    _guard(len(ensemble.vocabulary), length, "ensemble law")
     vocabulary, M = ensemble.vocabulary, ensemble.n_models
+    _guard(1, _continuing(vocabulary, ensemble.end), len(vocabulary) * M, length, "ensemble law")
 
     def step(prefix, hidden):
         return M, [(None, token, p) for token, p in zip(vocabulary, ensemble.next_law(prefix))]
@@ -468,7 +479,8 @@ def token_level_law(ensemble, length):
     -----
     The law is computed from its definition: the generation tree is
     expanded over (model, token) pairs and the model path is summed out only
-    at the leaves, at a cost of up to ``sum_{t <= L} (M V)^t`` nodes.  By
+    at the leaves, at a cost of up to ``sum_{t < L} (M V')^t`` nodes of ``M V``
+    branches each (refused above 300,000 branches, as for the ensemble law).  By
     induction over the prefix it equals :func:`ensemble_law` exactly
     (``proofs/ensemble_token_level.md``): the model drawn at step ``t`` is
     independent of the prefix, so ``P(x_t | x_<t) = sum_m lambda_m p_m(x_t |
@@ -481,9 +493,9 @@ def token_level_law(ensemble, length):
     Fraction(0, 1)
     """
     length = _check_length(length)
-    _guard(len(ensemble.vocabulary) * ensemble.n_models, length, "token-level law")
     vocabulary = ensemble.vocabulary
     pairs = [(m, w) for m, w in enumerate(ensemble.weights) if w]
+    _guard(1, _continuing(vocabulary, ensemble.end) * len(pairs), len(vocabulary) * len(pairs), length, "token-level law")
 
     def step(prefix, path):
         branches = []
@@ -527,8 +539,8 @@ def sequence_level_law(ensemble, length):
     True
     """
     length = _check_length(length)
-    _guard(len(ensemble.vocabulary), length, "sequence-level law")
     vocabulary = ensemble.vocabulary
+    _guard(ensemble.n_models, _continuing(vocabulary, ensemble.end), len(vocabulary), length, "sequence-level law")
 
     def step(prefix, m):
         return 1, [(m, token, p) for token, p in zip(vocabulary, ensemble.models[m].next_law(prefix))]

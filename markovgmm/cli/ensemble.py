@@ -47,7 +47,7 @@ def register(subparsers):
     parser.add_argument("--samples", type=int, default=0, help="also draw this many sequences per method (default 0 = none)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the samplers (default 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--quiet", action="store_true", help="accepted for symmetry with other commands (nothing to silence)")
+    parser.add_argument("--quiet", action="store_true", help="accepted for symmetry with other commands (the exact enumeration is capped at about 10 s, so there is no progress bar)")
     parser.set_defaults(func=run)
 
 
