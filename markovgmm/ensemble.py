@@ -100,6 +100,7 @@ __all__ = [
     "sample",
     "chi_square",
     "default_example",
+    "DEFAULT_MODELS",
     "ensemble_from_dict",
     "read_models",
     "pool_ensemble",
@@ -779,7 +780,7 @@ def chi_square(result, law, min_expected=5):
 # ---------------------------------------------------------------------------
 # Built-in example and models files
 # ---------------------------------------------------------------------------
-_DEFAULT = {
+DEFAULT_MODELS = {  # the built-in example in the models-file format (``markovgmm ensemble --print-example``)
     "vocabulary": ["a", "b", "<end>"],
     "end": "<end>",
     "length": 3,
@@ -806,7 +807,7 @@ def default_example():
     >>> [model.name for model in example.models], [str(w) for w in example.weights]
     (['likes-a', 'likes-b'], ['2/3', '1/3'])
     """
-    return ensemble_from_dict(_DEFAULT)
+    return ensemble_from_dict(DEFAULT_MODELS)
 
 
 def ensemble_from_dict(data, where="models"):

@@ -21,7 +21,7 @@ from markovgmm.chain.build import agent_laws, build_chain
 from markovgmm.chain.states import local_states, rank_counts
 from markovgmm.cli import main
 from markovgmm.ensemble import (
-    _DEFAULT,
+    DEFAULT_MODELS,
     METHODS,
     Ensemble,
     TableModel,
@@ -95,7 +95,7 @@ def naive_tv(p, q):
 @pytest.mark.parametrize("L", [1, 2, 3, 4])
 def test_default_example_laws(L):
     example = default_example()
-    naive_ens, naive_seq = naive_laws(_DEFAULT, L)
+    naive_ens, naive_seq = naive_laws(DEFAULT_MODELS, L)
     laws = {name: law.probabilities for name, law in ((m, f(example, L)) for m, f in (("e", ensemble_law), ("t", token_level_law), ("s", sequence_level_law)))}
     assert laws["e"] == positive(naive_ens)
     assert laws["t"] == positive(naive_ens)
@@ -312,7 +312,7 @@ def test_pool_reading_with_unequal_weights_and_two_posts():
 def test_cli_json_default(capsys):
     assert main(["ensemble", "--json", "--samples", "500", "--seed", "3"]) == 0
     report = json.loads(capsys.readouterr().out)
-    naive_ens, naive_seq = naive_laws(_DEFAULT, 3)
+    naive_ens, naive_seq = naive_laws(DEFAULT_MODELS, 3)
     assert report["tv_token_level"] == "0"
     assert Fraction(report["tv_sequence_level"]) == naive_tv(naive_seq, naive_ens) > 0
     assert report["evaluations_per_token"] == {"ensemble": "2", "token_level": "1", "sequence_level": "1"}
@@ -338,6 +338,16 @@ def test_cli_models_file_and_length(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["tv_sequence_level"] == "0"
     assert main(["ensemble", "--models", str(path)]) == 0
     assert "TV(sequence-level, ensemble)" in capsys.readouterr().out
+
+
+def test_cli_print_example_round_trip(tmp_path, capsys):
+    assert main(["ensemble", "--print-example"]) == 0
+    path = tmp_path / "example.json"
+    path.write_text(capsys.readouterr().out)
+    assert main(["ensemble", "--models", str(path), "--json"]) == 0
+    from_file = json.loads(capsys.readouterr().out)
+    assert main(["ensemble", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == from_file
 
 
 GOOD = {"vocabulary": ["a", "b", "E"], "end": "E", "models": [{"name": "A", "table": {"": ["1/2", "1/2", "0"], "a": ["0", "1/2", "1/2"]}}]}

@@ -12,7 +12,9 @@ chi-square test against the exact ensemble law.
 
 from __future__ import annotations
 
-from ..ensemble import METHODS, chi_square, compare, default_example, ensemble_law, read_models, sample
+import json
+
+from ..ensemble import DEFAULT_MODELS, METHODS, chi_square, compare, default_example, ensemble_law, read_models, sample
 from ..errors import InputError
 from ..numbers import fraction_str
 from ._options import print_json
@@ -47,11 +49,17 @@ def register(subparsers):
     parser.add_argument("--samples", type=int, default=0, help="also draw this many sequences per method (default 0 = none)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the samplers (default 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--print-example", action="store_true", help="print the built-in example as a models FILE (a template) and exit"
+    )
     parser.add_argument("--quiet", action="store_true", help="accepted for symmetry with other commands (the exact enumeration is capped at about 10 s, so there is no progress bar)")
     parser.set_defaults(func=run)
 
 
 def run(args):
+    if args.print_example:
+        print(json.dumps(DEFAULT_MODELS, indent=2))
+        return 0
     if args.models is None:
         ensemble, file_length = default_example(), 3
     else:
