@@ -567,6 +567,7 @@ def a1_check(chain):
                 text = f"graph: agents {i} and {j} read different sources (q_{i} != q_{j})"
                 reasons.append(text)
                 kinds.add("graph")
+        reasons.sort()
         for kind in kinds:
             reason_counts[kind] += 1
         if not kinds:
