@@ -145,9 +145,11 @@ class RadicalSum:
 
         lo, hi = self.bounds(prec)
         saved = iv.prec
-        iv.prec = max(saved, prec + max(lo.numerator.bit_length(), hi.numerator.bit_length()) + 8)
+        iv.prec = prec + 16
         try:
-            return iv.mpf([lo.numerator, hi.numerator]) / (1 << prec)
+            lower = iv.mpf(lo.numerator) / lo.denominator  # each an enclosure of the dyadic bound
+            upper = iv.mpf(hi.numerator) / hi.denominator
+            return iv.mpf([lower.a, upper.b])
         finally:
             iv.prec = saved
 
@@ -425,8 +427,9 @@ def a1_symbolic():
 
 
 def _incoming_laws(chain):
-    """Integer numerators ``q_num``, ``p_num`` (n, m, K) over ``D``: the agents'
-    source laws ``q_i`` and incoming label laws ``p_i = q_i O[c_i]`` (MODEL.md 2, steps 1-2)."""
+    """The agents' source laws ``q_i`` and incoming label laws ``p_i = q_i O[c_i]``
+    (MODEL.md 2, steps 1-2) at every state, shape (n, m, K), with their
+    denominator: integer numerators over ``D`` on an exact chain, floats (``D = 1``) otherwise."""
     from ..chain.laws import labelling_kernel
 
     system = chain.system
@@ -438,11 +441,12 @@ def _incoming_laws(chain):
     C = state_counts(chain).astype(object)
     q_num = np.einsum("ij,njk->nik", W_num, C)
     kernel = labelling_kernel(system, chain.local_counts)
-    if kernel.dtype.kind == "f":
-        p = np.einsum("nik,nikl->nil", q_num.astype(np.float64), kernel[chain.agent_ranks])
-        return q_num.astype(np.float64), p, w_den * system.memory
+    D = w_den * system.memory
+    if not chain.exact or kernel.dtype.kind == "f":
+        q = q_num.astype(np.float64) / D
+        return q, np.einsum("nik,nikl->nil", q, kernel[chain.agent_ranks].astype(np.float64)), 1
     p_num = np.einsum("nik,nikl->nil", q_num, kernel[chain.agent_ranks].astype(object))
-    return q_num, p_num, w_den * system.memory
+    return q_num, p_num, D
 
 
 def _one_step_means(chain):
