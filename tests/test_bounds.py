@@ -180,6 +180,38 @@ def test_closed_form_is_the_reference_path_product(N):
             assert max(last[0]) == N and max(last[1]) == N and last[0] != last[1]
 
 
+@pytest.mark.parametrize("m, N", [(3, 3), (3, 4), (4, 2)])
+def test_m_agent_closed_forms_against_reference_and_exact(m, N):
+    """LB3 for m agents: the lone-agent path product on the naive reference chain,
+    closed_form <= two_phase <= exact, and Lemma 1 with (m-1)N against the chain."""
+    from itertools import product
+
+    system = System(agents=m, components=2, memory=N)
+    chain = build_chain(system)
+    result = absorption_probabilities(chain)
+    applied = 0
+    for xs in product(range(N + 1), repeat=m):
+        start = tuple((x, N - x) for x in xs)
+        exact = result.polarization(result.row_of(chain.index(start)))
+        bound, two = closed_form_bound(system, start), closed_form_two_phase(system, start)
+        assert bound <= two <= exact
+        path = divergence_path(system, start)
+        if path is None:
+            assert bound == 0
+            continue
+        applied += 1
+        product_ = F(1)
+        for s, t in zip(path, path[1:]):
+            product_ *= transition_row(system, s).get(t, F(0))
+        assert product_ == bound > 0
+        labels = {c.index(N) for c in path[-1]} if all(N in c for c in path[-1]) else set()
+        assert len(labels) == 2  # ends polarised
+    assert applied > (N + 1) ** m // 2
+    for y in range(N + 1):
+        state = ((N, 0),) * (m - 1) + ((y, N - y),)
+        assert result.polarization(result.row_of(chain.index(state))) == frozen_polarization(N, y, m)
+
+
 def test_closed_form_explicit_values():
     system = System(agents=2, components=2, memory=4)
     # (2,2),(2,2): two divergence steps, q = 1/2: (2*1)*(2*1)*(1/4)^2/4^4 = 1/1024, both freeze at once.
@@ -216,7 +248,8 @@ def test_two_phase_never_below_path_bound_and_below_exact():
 @pytest.mark.parametrize(
     "kwargs, reason",
     [
-        (dict(agents=3, components=2, memory=3), "agents"),
+        (dict(agents=1, components=2, memory=3), "agents"),
+        (dict(agents=3, components=2, memory=3, graph="path"), "complete"),
         (dict(agents=2, components=3, memory=3), "components"),
         (dict(agents=2, components=2, memory=3, replace=2), "replace"),
         (dict(agents=2, components=2, memory=3, schedule="async"), "sync"),

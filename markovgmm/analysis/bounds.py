@@ -15,11 +15,13 @@ Three bounds, each cheaper than the exact linear solve of
   first-passage paths are disjoint events, so their probabilities add up to a
   lower bound.  Probabilities are exact rational products on the exact path.
 * **LB3, closed form** (:func:`closed_form_bound`,
-  :func:`closed_form_two_phase`, ``proofs/LB3_closed_form.md``): for ``m=2,
-  K=2, r=1``, ``sync``, complete reading, ``support`` ownership, no pruning, the
-  divergence path (one agent gains a label while the other loses it, keeping
-  the pool frequency ``q`` fixed) has an explicit product; once one agent is
-  frozen the rest is a birth-death chain solved exactly.
+  :func:`closed_form_two_phase`, ``proofs/LB3_closed_form.md``): for ``K=2,
+  r=1``, ``sync``, complete reading, ``support`` ownership, no pruning, the
+  divergence path (for ``m=2``: one agent gains a label while the other loses
+  it, keeping the pool frequency ``q`` fixed) has an explicit product (rising
+  factorials for ``m=2``); once all agents but one are frozen on one label
+  the rest is a birth-death chain solved exactly.  ``m >= 3`` agents: one
+  lone agent moves to one label and all others to the other.
 
 :func:`bounds_report` runs the three, the exact solve, and compares every
 bound with the exact value, exactly (rationals) on the exact path.
@@ -306,8 +308,9 @@ def path_bounds(chain, start, k=5, structure=None):
 def closed_form_applies(system):
     """Why LB3 does not apply to ``system`` (a string), or None if it does.
 
-    LB3 needs ``m=2, K=2, r=1``, ``sync``, ``support`` ownership, no pruning
-    and the complete reading matrix ``W = [[1/2, 1/2], [1/2, 1/2]]``.
+    LB3 needs ``K=2, r=1``, ``sync``, ``support`` ownership, no pruning, at
+    least two agents and the complete reading matrix ``W = 1/m`` (for
+    ``m = 2``: ``W = [[1/2, 1/2], [1/2, 1/2]]``).
 
     >>> from markovgmm import System
     >>> closed_form_applies(System(agents=2, components=2, memory=4)) is None
@@ -316,13 +319,13 @@ def closed_form_applies(system):
     'needs schedule=sync'
     """
     checks = [
-        (system.agents == 2, "needs agents=2"),
+        (system.agents >= 2, "needs at least 2 agents"),
         (system.components == 2, "needs components=2"),
         (system.replace == 1, "needs replace=1"),
         (system.schedule == "sync", "needs schedule=sync"),
         (system.ownership == "support", "needs ownership=support"),
         (system.prune == 0, "needs prune=0"),
-        (system.agents == 2 and system.is_complete_reading, "needs the complete reading matrix W = 1/2"),
+        (system.is_complete_reading, "needs the complete reading matrix W = 1/m (complete graph, closed neighbourhoods)"),
     ]
     for ok, reason in checks:
         if not ok:
@@ -330,71 +333,100 @@ def closed_form_applies(system):
     return None
 
 
-def _label0_counts(system, start):
-    state = system.check_state(start)
-    return state[0][0], state[1][0]
+def frozen_polarization(N, y, agents=2):
+    """Exact P(polarisation) once all agents but one are frozen on one label
+    (birth-death lemma).
 
+    With ``agents - 1`` agents frozen on a label ``L`` and the last one holding
+    ``y`` items of ``L`` (``K=2, r=1``, complete reading ``W = 1/m``,
+    ``support``, sync or async), the moving agent performs a birth-death chain
+    on ``y`` with down/up ratio ``j / ((m-1) N + j)`` at ``j``, absorbed at 0
+    (polarised) and ``N`` (consensus):
 
-def _phase_one(N, a, b):
-    """Divergence phase from label-0 counts ``(a, b)``: the agent with more
-    label 0 (agent 0 on ties) gains one label-0 item per step, the other
-    loses one.  Returns (probability, steps, y, frozen_label, up_agent)."""
-    up = 0 if a >= b else 1
-    h, low = (a, b) if up == 0 else (b, a)
-    s = min(N - h, low)
-    q = Fraction(h + low, 2 * N)
-    # (N-h)(N-h-1)...(N-h-s+1) * low(low-1)...(low-s+1) * (q(1-q))^s / N^(2s)
-    probability = Fraction(_rising(N - h - s + 1, s) * _rising(low - s + 1, s), N ** (2 * s)) * (q * (1 - q)) ** s
-    # After s steps: high agent at h+s, low agent at low-s.
-    if h + s == N and low - s == 0:
-        return probability, s, 0, None, up
-    if h + s == N:  # the high agent froze on label 0; the other holds y label-0 items
-        return probability, s, low - s, 0, up
-    return probability, s, N - (h + s + low - s), 1, up  # the low agent froze on label 1
+    ``P(polarisation) = sum_{k=y}^{N-1} 1/C((m-1)N+k, k) / sum_{k=0}^{N-1} 1/C((m-1)N+k, k)``
 
-
-def _rising(x, n):
-    """Rising factorial ``x (x+1) ... (x+n-1)`` (1 when ``n = 0``)."""
-    out = 1
-    for i in range(n):
-        out *= x + i
-    return out
-
-
-def _straight_down(N, y):
-    """Probability of the straight path y -> y-1 -> ... -> 0 of the moving
-    agent once the other is frozen: ``prod_{j=1}^{y} j (N-j) / (2 N^2)``."""
-    return Fraction(_rising(1, y) * _rising(N - y, y), (2 * N * N) ** y)
-
-
-def frozen_polarization(N, y):
-    """Exact P(polarisation) once one agent is frozen (birth-death lemma).
-
-    With one agent frozen on a label and the other holding ``y`` items of that
-    label (``m=2, K=2, r=1``, sync, complete reading, ``support``), the moving
-    agent performs a birth-death chain on ``y`` with down/up ratio
-    ``j / (N + j)`` at ``j``, absorbed at 0 (polarised) and ``N`` (consensus):
-
-    ``P(polarisation) = sum_{k=y}^{N-1} 1/C(N+k, k) / sum_{k=0}^{N-1} 1/C(N+k, k)``
-
-    (MODEL.md 4, LB3; ``proofs/LB3_closed_form.md``).
+    (for ``m = 2``: ``1/C(N+k, k)``; MODEL.md 4, LB3;
+    ``proofs/LB3_closed_form.md``).
 
     >>> frozen_polarization(4, 2), frozen_polarization(4, 0), frozen_polarization(4, 4)
     (Fraction(5, 68), Fraction(1, 1), Fraction(0, 1))
     """
     if not 0 <= y <= N:
         raise InputError(f"y must be an integer from 0 to memory={N}, got {y}")
-    terms = [Fraction(1, comb(N + k, k)) for k in range(N)]
+    c = (agents - 1) * N
+    terms = [Fraction(1, comb(c + k, k)) for k in range(N)]
     return sum(terms[y:], Fraction(0)) / sum(terms, Fraction(0))
+
+
+def _walk(N, x, lone, two_phase):
+    """Follow the divergence path from label-0 counts ``x``: agent ``lone``
+    loses a label-0 item every step and every other agent gains one, each
+    until it freezes (frozen agents stay, with probability 1).
+
+    Returns ``(probability, states, value)``: the probability of the path,
+    its states (label-0 count tuples) and the value it is multiplied by: with
+    ``two_phase`` the walk stops at the first state whose frozen agents hold
+    both labels (value 1) or where all agents but one are frozen on one label
+    (value :func:`frozen_polarization`); otherwise it runs until every agent
+    is frozen (value 1 if that state is polarised, else 0).
+    """
+    m = len(x)
+    x = list(x)
+    probability = Fraction(1)
+    states = [tuple(x)]
+    while True:
+        frozen = [i for i in range(m) if x[i] in (0, N)]
+        labels = {0 if x[i] == N else 1 for i in frozen}
+        if len(frozen) == m:
+            return probability, states, Fraction(int(len(labels) == 2))
+        if two_phase:
+            if len(labels) == 2:
+                return probability, states, Fraction(1)
+            if len(frozen) == m - 1:
+                (moving,) = [i for i in range(m) if i not in frozen]
+                y = x[moving] if labels == {0} else N - x[moving]  # items of the frozen label
+                return probability, states, frozen_polarization(N, y, m)
+        q = Fraction(sum(x), m * N)  # pool frequency of label 0, before the step
+        step = Fraction(1)
+        for i in range(m):
+            if x[i] in (0, N):
+                continue
+            if i == lone:
+                step *= Fraction(x[i], N) * (1 - q)
+                x[i] -= 1
+            else:
+                step *= Fraction(N - x[i], N) * q
+                x[i] += 1
+        probability *= step
+        states.append(tuple(x))
+
+
+def _best_walk(system, start, two_phase):
+    """The better of the two LB3 orientations: the agent with the fewest
+    label-0 items (the last such on ties) goes to label 1 and the others to
+    label 0, or the mirror image (labels swapped).  For ``m = 2`` both are the
+    same path: the agent with more label-0 items (agent 0 on ties) moves up."""
+    N = system.memory
+    x = [c[0] for c in system.check_state(start)]
+    m = len(x)
+    lone = max(range(m), key=lambda i: (-x[i], i))
+    best = _walk(N, x, lone, two_phase)
+    mirror = [N - v for v in x]
+    lone = max(range(m), key=lambda i: (-mirror[i], i))
+    probability, states, value = _walk(N, mirror, lone, two_phase)
+    if probability * value > best[0] * best[2]:
+        best = (probability, [tuple(N - v for v in s) for s in states], value)
+    return best
 
 
 def divergence_path(system, start):
     """The LB3 path from ``start``: a list of count states, ending polarised.
 
-    The divergence phase (the agent holding more of label 0, agent 0 on ties,
-    gains a label-0 item each step while the other loses one) until an agent
-    freezes, then the moving agent steps straight to polarisation.  None when
-    LB3 does not apply or polarisation is impossible (both frozen on one label).
+    Every step, the lone agent loses one label-0 item and every other agent
+    gains one, each until it freezes (see :func:`closed_form_bound` for the
+    choice of the lone agent); for ``m = 2`` the agent holding more of label 0
+    (agent 0 on ties) gains while the other loses.  None when LB3 does not
+    apply or the path does not end polarised.
 
     >>> from markovgmm import System
     >>> divergence_path(System(agents=2, components=2, memory=4), ((2, 2), (2, 2)))
@@ -402,41 +434,11 @@ def divergence_path(system, start):
     """
     if closed_form_applies(system) is not None:
         return None
-    N = system.memory
-    a, b = _label0_counts(system, start)
-    if {a, b} <= {0, N} and a == b:
+    probability, states, value = _best_walk(system, start, two_phase=False)
+    if not value:
         return None
-    path = [(a, b)]
-    frozen = [x in (0, N) for x in (a, b)]
-    if not any(frozen):
-        _, s, _, _, up = _phase_one(N, a, b)
-        for _ in range(s):
-            a, b = (a + 1, b - 1) if up == 0 else (a - 1, b + 1)
-            path.append((a, b))
-    # Phase two: the moving agent leaves the frozen agent's label.
-    if a in (0, N) and b not in (0, N):
-        while b not in (0, N):
-            b = b - 1 if a == N else b + 1
-            path.append((a, b))
-    elif b in (0, N) and a not in (0, N):
-        while a not in (0, N):
-            a = a - 1 if b == N else a + 1
-            path.append((a, b))
-    return [((x, N - x), (z, N - z)) for x, z in path]
-
-
-def _closed_form_parts(system, start):
-    """(phase-one probability, y) or a final value for already frozen starts."""
     N = system.memory
-    a, b = _label0_counts(system, start)
-    if a in (0, N) and b in (0, N):
-        return None, Fraction(int(a != b))
-    if a in (0, N) or b in (0, N):
-        frozen, moving = (a, b) if a in (0, N) else (b, a)
-        y = moving if frozen == N else N - moving  # items of the frozen agent's label
-        return (Fraction(1), y), None
-    probability, _, y, _, _ = _phase_one(N, a, b)
-    return (probability, y), None
+    return [tuple((v, N - v) for v in s) for s in states]
 
 
 def closed_form_bound(system, start):
@@ -445,18 +447,20 @@ def closed_form_bound(system, start):
     Parameters
     ----------
     system : System
-        ``m=2, K=2, r=1``, sync, support ownership, no pruning, complete reading.
+        ``K=2, r=1``, sync, support ownership, no pruning, complete reading
+        (see :func:`closed_form_applies`); any number of agents ``m >= 2``.
     start : tuple
-        Count state ``((a, N-a), (b, N-b))``; ``a, b`` are the label-0 counts.
+        Count state ``((x_1, N-x_1), ..., (x_m, N-x_m))``; ``x_i`` are the
+        label-0 counts.
 
     Returns
     -------
     Fraction or None
-        None where the bound does not apply (see :func:`closed_form_applies`).
+        None where the bound does not apply.
 
     Notes
     -----
-    Let ``h >= l`` be the two agents' label-0 counts (the agent with ``h``
+    ``m = 2``: let ``h >= l`` be the two label-0 counts (the agent with ``h``
     moves up, agent 0 on ties) and ``q = (h+l)/(2N)`` the pool frequency of
     label 0.  While both agents hold both labels, both keep every label they
     read, so "up agent gains a 0 and the other loses one" has probability
@@ -469,9 +473,16 @@ def closed_form_bound(system, start):
     agent then holds ``y`` items of the frozen label (``y = h+l-N`` if the up
     agent froze, ``N-h-l`` otherwise) and the straight path to 0 has
     probability ``P_2 = 1^(y) (N-y)^(y) / (2N^2)^y``.  The bound is
-    ``P_1 P_2`` (MODEL.md 4, LB3; ``proofs/LB3_closed_form.md``).  A start
-    with one agent frozen has ``P_1 = 1``; an absorbed start gives 1
-    (polarised) or 0 (consensus).  Cost ``O(N)`` exact operations.
+    ``P_1 P_2`` (MODEL.md 4, LB3; ``proofs/LB3_closed_form.md``).
+
+    ``m >= 3``: one *lone* agent moves to label 1 and all others to label 0,
+    every unfrozen agent moving every step, with step probability
+    ``prod_up (N-x_i)/N q_t * x_lone/N (1-q_t)``, ``q_t = sum_i x_i(t)/(mN)``
+    (no longer constant); the lone agent is the one with the fewest label-0
+    items, or, mirrored, the one with the most goes to label 0 and the others
+    to label 1, whichever path is more probable.  Each is a first-passage
+    path into a polarised state, hence a lower bound.  Cost ``O(m N)``
+    exact operations.
 
     Examples
     --------
@@ -481,30 +492,32 @@ def closed_form_bound(system, start):
     """
     if closed_form_applies(system) is not None:
         return None
-    parts, final = _closed_form_parts(system, start)
-    if final is not None:
-        return final
-    probability, y = parts
-    return probability * _straight_down(system.memory, y)
+    probability, _, value = _best_walk(system, start, two_phase=False)
+    return probability * value
 
 
 def closed_form_two_phase(system, start):
-    """LB3, two-phase: the divergence path until an agent freezes, times the
-    exact birth-death polarisation probability from there.
+    """LB3, two-phase: the divergence path until its frozen agents hold both
+    labels or all agents but one are frozen on one label, times the exact
+    polarisation probability from there.
 
     Returns
     -------
     Fraction or None
-        ``P_1 * frozen_polarization(N, y)`` (see :func:`closed_form_bound`),
-        None where LB3 does not apply.
+        ``P_1 * frozen_polarization(N, y, m)`` (or ``P_1`` when the frozen
+        agents already hold both labels), None where LB3 does not apply.
 
     Notes
     -----
-    The event "the divergence phase happens, then the chain polarises" is
-    contained in polarisation, and by the Markov property its probability is
-    ``P_1 h(y)`` with ``h`` from :func:`frozen_polarization`.  Since the
-    straight path is one way to polarise from ``y``, ``h(y) >= P_2``, so this
-    bound is never below :func:`closed_form_bound`.
+    The event "the divergence path is followed up to that state, then the
+    chain polarises" is contained in polarisation, and by the Markov property
+    its probability is ``P_1`` times the absorption value there: 1 when the
+    frozen agents hold both labels (every closed class reachable is then
+    polarised), ``h(y)`` from :func:`frozen_polarization` when all but one
+    are frozen on one label.  The full path continues from the same state
+    along one particular way to polarise, so this bound is never below
+    :func:`closed_form_bound` (for each orientation, and so for the better
+    one).  For ``m = 2`` it stops when the first agent freezes.
 
     Examples
     --------
@@ -516,11 +529,8 @@ def closed_form_two_phase(system, start):
     """
     if closed_form_applies(system) is not None:
         return None
-    parts, final = _closed_form_parts(system, start)
-    if final is not None:
-        return final
-    probability, y = parts
-    return probability * frozen_polarization(system.memory, y)
+    probability, _, value = _best_walk(system, start, two_phase=True)
+    return probability * value
 
 
 # ---------------------------------------------------------------------------
