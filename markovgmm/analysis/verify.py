@@ -29,6 +29,7 @@ DEFAULT_FAMILY = (
     {"agents": 2, "components": 2, "memory": 4, "start": "3,1;2,2"},
     {"agents": 2, "components": 2, "memory": 4, "schedule": "async", "start": "3,1;1,3"},
     {"agents": 2, "components": 2, "memory": 4, "ownership": "open", "start": "3,1;1,3"},
+    {"agents": 3, "components": 2, "memory": 3, "start": "2,1;2,1;1,2"},
     {"agents": 3, "components": 2, "memory": 3, "graph": "path", "start": "2,1;1,2;2,1"},
     {"agents": 2, "components": 3, "memory": 3, "start": "1,1,1;2,1,0"},
 )
