@@ -72,7 +72,10 @@ def main():
     lines.append(f"| LB1, T = 50 | {w:.2f} | {c:.2f} | [{float(lb1['lower'][-1]):.6g}, {float(lb1['upper'][-1]):.6g}] |")
     lb2, w, c = timed(lambda: path_bounds(chain, start, k=5, structure=structure))
     lines.append(f"| LB2, k = 5 | {w:.2f} | {c:.2f} | best {float(lb2['best']):.4g} ({lb2['best_steps']} steps), top 5 {float(lb2['top_k']):.4g} |")
-    for row in lines[-4:]:
+    state = ((5, 5), (5, 5), (5, 5))
+    (cf, tp), w, c = timed(lambda: (closed_form_bound(system, state), closed_form_two_phase(system, state)))
+    lines.append(f"| LB3 (m = 3 lone-agent path), both forms | {w:.3f} | {c:.3f} | {float(cf):.4g}, two-phase {float(tp):.4g} |")
+    for row in lines[-5:]:
         print(row, flush=True)
     lines.append("")
     lines.append("## LB3 tightness, m = 2, K = 2 (exact)")
