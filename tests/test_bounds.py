@@ -12,6 +12,8 @@ import json
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from markovgmm import System, build_chain
 from markovgmm.analysis.absorption import absorption_probabilities
@@ -309,3 +311,27 @@ def test_cli_bounds_bad_input(capsys):
     assert "paths must be a positive integer" in capsys.readouterr().err
     assert main(["bounds", "--horizon", "-1", "--quiet"]) == 2
     assert "horizon" in capsys.readouterr().err
+
+
+
+@st.composite
+def small_systems(draw):
+    m = draw(st.integers(2, 3))
+    N = draw(st.integers(2, 4 if m == 2 else 3))
+    schedule = draw(st.sampled_from(["sync", "async"]))
+    graph = draw(st.sampled_from(["complete", "path"]))
+    xs = draw(st.lists(st.integers(0, N), min_size=m, max_size=m))
+    return System(agents=m, components=2, memory=N, schedule=schedule, graph=graph), tuple((x, N - x) for x in xs)
+
+
+@settings(max_examples=25, deadline=None)
+@given(small_systems(), st.integers(0, 8), st.integers(1, 4))
+def test_bounds_bracket_exactly_on_random_systems(case, horizon, k):
+    system, start = case
+    report = bounds_report(build_chain(system), start, horizon=horizon, paths=k)
+    exact = report["exact"]
+    assert report["checks"]["all"] is True
+    assert report["horizon"]["lower"][-1] <= exact <= report["horizon"]["upper"][-1]
+    assert report["path"]["best"] <= report["path"]["top_k"] <= exact
+    if report["closed_form"] is not None:
+        assert report["closed_form"] <= report["closed_form_two_phase"] <= exact
