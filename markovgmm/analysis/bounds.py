@@ -572,8 +572,8 @@ def bounds_report(chain, start, horizon=50, paths=5, progress=None, structure=No
         ``horizon.upper``, ``path.best``, ``path.top_k``, ``closed_form``,
         ``closed_form_two_phase``; ``horizon.*`` at ``T = horizon``) and
         ``checks`` (each ``bound <= exact`` / ``exact <= upper``, the
-        monotonicity of LB1 and ``closed_form <= closed_form_two_phase``,
-        with ``all``).
+        monotonicity of LB1, ``closed_form <= path.best`` and
+        ``closed_form <= closed_form_two_phase``, with ``all``).
 
     Notes
     -----
@@ -581,7 +581,11 @@ def bounds_report(chain, start, horizon=50, paths=5, progress=None, structure=No
     comparison.  On a float chain nothing here is certified (the float solve
     and the float propagation carry rounding errors without an enclosure), so
     ``checks`` is None; use the exact path to check the bounds.
-    The closed forms (LB3) are exact in both cases.
+    The closed forms (LB3) are computed exactly in both cases (and reported
+    as floats on the float path).  ``closed_form <= path.best`` holds because
+    the LB3 path is a simple first-passage path and ``path.best`` the most
+    probable one; the path ranking uses float weights, so the check would
+    report a misordering of paths whose probabilities agree to about 1e-15.
 
     Examples
     --------
