@@ -404,9 +404,10 @@ def plan_cell(cell, memory_limit, max_states=None, max_exact_states=None):
     if "exact" in results and max_exact_states is not None and cost["states"] > max_exact_states:
         results.remove("exact")
         cost["note"] = f"exact skipped: {cost['states']:,} states over max_exact_states={max_exact_states:,}"
-    if "exact" in results and not system.exact_supported:
-        results.remove("exact")
-        cost["note"] = f"exact skipped: ownership={system.ownership} has irrational transition probabilities"
+    if not system.exact_supported and ("exact" in results or "certified" in results):
+        skipped = [r for r in results if r != "float"]
+        results = [r for r in results if r == "float"]
+        cost["note"] = f"{' and '.join(skipped)} skipped: ownership={system.ownership} has irrational transition probabilities"
     if not results:
         row = _base_row(cell)
         row.update(states=cost["states"], full_states=cost["full_states"], error=cost["note"])
@@ -476,12 +477,14 @@ def compute_cell(cell, results=None, note="", memory_limit=None):
         system = _system(cell)
         state = system.check_state(parse_start(cell["start"], system.agents, system.components, system.memory))
         row["full_states"] = system.n_states
+        chains = {}  # one build per value type: the certified enclosure reuses the exact chain
         for arithmetic in results:
             t0 = time.perf_counter()
-            exact = arithmetic == "exact"
-            chain = _build(system, exact, cell["lumped"], memory_limit)
-            start = chain.index(state)
-            structure = closed_classes(chain)
+            exact = arithmetic != "float"
+            if exact not in chains:
+                chain = _build(system, exact, cell["lumped"], memory_limit)
+                chains[exact] = (chain, chain.index(state), closed_classes(chain))
+            chain, start, structure = chains[exact]
             row.update(states=chain.n_states, transitions=chain.n_transitions, transient=int(len(structure.transient)))
             if arithmetic == "certified":
                 _certified_columns(row, chain, start)
@@ -503,44 +506,16 @@ def compute_cell(cell, results=None, note="", memory_limit=None):
 
 
 def _certified_columns(row, chain, start):
-    from .analysis.certified import certified_absorption
+    """P(polarisation) enclosed by :func:`~markovgmm.analysis.certified.certified_absorption`
+    (exact chain); bounds as 17-digit decimals rounded outward, so still rigorous."""
+    from .analysis.certified import CertificationError, certified_absorption
 
-    enclosure = certified_absorption(chain, start)
-    lo, hi = _interval(enclosure)
-    row["polarization_lo"], row["polarization_hi"] = _text(lo), _text(hi)
-    width = _get(enclosure, "relative_width")
-    row["polarization_relative_width"] = _text(width) if width is not None else ""
-
-
-def _get(obj, name):
-    if isinstance(obj, dict):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-def _interval(enclosure):
-    for name in ("polarization_interval", "polarization", "interval"):
-        value = _get(enclosure, name)
-        if value is not None:
-            value = value() if callable(value) else value
-            return value[0], value[1]
-    lo, hi = _get(enclosure, "lo"), _get(enclosure, "hi")
-    if lo is None or hi is None:
-        raise TypeError(f"certified_absorption returned {type(enclosure).__name__} without a polarization interval")
-    return lo, hi
-
-
-def _text(value):
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str):
-        return value
     try:
-        from fractions import Fraction
-
-        return fraction_str(Fraction(value))
-    except (TypeError, ValueError):
-        return str(value)
+        box = certified_absorption(chain, start)
+    except CertificationError as err:  # deterministic: the float solver could not certify this chain
+        raise InputError(f"certified: {_one_line(err)}") from None
+    row["polarization_lo"], row["polarization_hi"] = box.decimal(17)
+    row["polarization_relative_width"] = repr(float(box.relative_width))
 
 
 # ---------------------------------------------------------------------------

@@ -161,6 +161,19 @@ def test_exact_skipped_over_max_exact_states(client, tmp_path):
     assert row["error"] == "exact skipped: 125 states over max_exact_states=100"
 
 
+def test_certified_interval_contains_exact(client, tmp_path):
+    pytest.importorskip("markovgmm.analysis.certified")
+    out = tmp_path / "table.csv"
+    config = {"agents": [2, 3], "memory": [4], "results": ["exact", "certified"]}
+    sweep.run_sweep(config, str(out), client=client, quiet=True)
+    rows = read(out)
+    assert len(rows) == 2
+    for row in rows:
+        assert row["error"] == ""
+        assert Fraction(row["polarization_lo"]) <= Fraction(row["polarization_exact"]) <= Fraction(row["polarization_hi"])
+        assert 0 <= float(row["polarization_relative_width"]) < 1e-9
+
+
 def test_cell_keys_are_stable_and_distinct(tmp_path):
     cells = sweep.expand_cells(sweep.load_config(GRID))
     again = sweep.expand_cells(sweep.load_config(dict(reversed(list(GRID.items())))))
