@@ -23,7 +23,6 @@ checked on their own.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -300,12 +299,12 @@ def plot_expected_frobenius_overlay(
 ):
     """Exact ``E||D_t||_F`` of the chain over simulated continuous ``||D_t||_F``.
 
-    The continuous system is matched to the chain: the same agents, ``K``
-    and graph, start weights ``c_i / N``, rate ``alpha = r / N``, one
-    retrieved point per step (``lambda`` so small that ``k_t = 1``), an empty
-    initial pool, and well-separated components (``separation=20``), so that
-    one continuous step is one Zivkovic update, the analogue of one chain step.
-    ``continuous_kwargs`` override these (e.g. ``prune_c=0.1`` to let agents
+    The continuous system is matched to the chain by
+    :func:`~markovgmm.simulate.continuous.matched_to_chain`: the same agents,
+    ``K`` and graph, start weights ``c_i / N``, rate ``alpha = r / N``, one
+    retrieved point per step, an empty initial pool, and well-separated
+    components, so that one continuous step is one Zivkovic update, the
+    analogue of one chain step.  ``continuous_kwargs`` override these (e.g. ``prune_c=0.1`` to let agents
     freeze as in the ``support`` chain; with the default ``c = 0`` nothing
     freezes and ``||D_t||_F -> 0``, while the chain's limit is
     ``sum_C P(C) ||D(C)||_F``).
@@ -328,7 +327,7 @@ def plot_expected_frobenius_overlay(
     -------
     Path
     """
-    from .simulate.continuous import simulate
+    from .simulate.continuous import matched_to_chain, simulate_system
     from .system import System
 
     system = System(**system_kwargs)
@@ -336,20 +335,7 @@ def plot_expected_frobenius_overlay(
     if series is None:
         series = expected_frobenius_series(system_kwargs, state, horizon)
     if run is None:
-        N = system.memory
-        settings = dict(
-            agents=system.agents,
-            components=system.components,
-            alpha=system.replace / N,
-            lam=Fraction(1, 10**12),
-            n0=0,
-            separation=20.0,
-            initial_weights=[[c / N for c in counts] for counts in state],
-        )
-        if system.graph_name not in ("complete", "matrix", "custom"):
-            settings["graph"] = system.graph_name
-        settings.update(continuous_kwargs)
-        run = simulate(steps=horizon, replicates=replicates, seed=seed, **settings)
+        run = simulate_system(matched_to_chain(system, state, **continuous_kwargs), steps=horizon, replicates=replicates, seed=seed)
     fig, axes = _figure()
     ax = axes[0, 0]
     t = np.arange(run.steps + 1)

@@ -35,8 +35,10 @@ from markovgmm.plots import (
 from markovgmm.simulate.continuous import (
     ContinuousSystem,
     distance_matrices,
+    matched_to_chain,
     outcome_of_weights,
     simulate,
+    simulate_system,
     zivkovic_update,
 )
 
@@ -226,23 +228,22 @@ def test_an_isolated_agent_reads_only_its_own_posts():
 
 
 def _matched_run(N, a, b, prune_c, steps, replicates, seed):
-    """The continuous system matched to the chain m=2, K=2, memory N, r=1, support: alpha = 1/N, start weights
-    c_i/N, one retrieved point per step, no initial pool, well-separated components (means 0 and 20, Sigma = 1)."""
-    return simulate(
-        agents=2, separation=20.0, alpha=1 / N, prune_c=prune_c, lam=TINY_LAMBDA, n0=0,
-        initial_weights=[[a / N, 1 - a / N], [b / N, 1 - b / N]], steps=steps, replicates=replicates, seed=seed,
-    )
+    """The continuous system matched to the chain m=2, K=2, memory N, r=1, sync, support (``matched_to_chain``):
+    alpha = 1/N, start weights c_i/N, one retrieved point per step, no initial pool, means 0 and 20, Sigma = 1."""
+    system = matched_to_chain(System(agents=2, components=2, memory=N), ((a, N - a), (b, N - b)), prune_c=prune_c)
+    assert system.alpha == 1 / N and system.n0 == 0 and system.means[:, 0].tolist() == [0.0, 20.0]
+    return simulate_system(system, steps=steps, replicates=replicates, seed=seed)
 
 
-def test_one_step_mean_agrees_with_the_support_chain():
+@pytest.mark.parametrize("N, starts", [(4, [(2, 2), (3, 1), (4, 1), (1, 0)]), (8, [(5, 2), (8, 3)])])
+def test_one_step_mean_agrees_with_the_support_chain(N, starts):
     """From a chain state s, the chain's exact ``E[c_i^1 / N | s]`` (from its transition matrix) equals the
     continuous mean ``(1 - alpha) pi_i + alpha q`` with ``q`` the mean of the posted weights, when
     ``alpha = r/N = 1/N``, one point is retrieved from the first posts, and components are well separated
     (the ``support`` rule is the separated limit of the posterior ownership, also for an agent at a vertex)."""
-    N = 4
     chain = build_chain(System(agents=2, components=2, memory=N), exact=True)
     counts = chain.local_counts[chain.agent_ranks]  # (n, m, K)
-    for a, b in [(2, 2), (3, 1), (4, 1), (1, 0)]:
+    for a, b in starts:
         s = chain.index(((a, N - a), (b, N - b)))
         row = slice(chain.indptr[s], chain.indptr[s + 1])
         exact_mean = sum(

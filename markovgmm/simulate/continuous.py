@@ -48,6 +48,7 @@ __all__ = [
     "retrieval_size",
     "distance_matrices",
     "outcome_of_weights",
+    "matched_to_chain",
     "DEFAULTS",
 ]
 
@@ -401,6 +402,63 @@ def outcome_of_weights(weights, tolerance=VERTEX_TOLERANCE):
     same = (labels == labels[..., :1]).all(axis=-1)
     outcome = np.where(all_vertex, np.where(same, "consensus", "polarised"), "interior")
     return outcome, labels
+
+
+def matched_to_chain(system, start, **overrides):
+    """The continuous system that the memory-replacement chain ``system`` discretises.
+
+    Parameters
+    ----------
+    system : markovgmm.system.System
+        The chain (MODEL.md 2), ``r`` items replaced out of ``N``.
+    start : tuple of count tuples
+        The chain's start state; the continuous start weights are ``c_i / N``.
+    **overrides
+        Any :class:`ContinuousSystem` argument, e.g. ``prune_c=0.3``.
+
+    Returns
+    -------
+    ContinuousSystem
+        Same agents, ``K`` and named graph; ``alpha = r / N``; one retrieved
+        point per step (``lambda = 10^-12``, so ``ceil(lambda |X|) = 1``), so
+        that one continuous step is one Zivkovic update per agent, as one
+        (``sync``) chain step replaces ``r`` items of every agent; an empty
+        initial pool; well-separated components (means ``0, 20, 40, ...``,
+        ``Sigma = I``), the regime whose limit is the ``support`` ownership;
+        ``c = 0`` unless overridden (take ``c > 0`` to let agents freeze).
+        The continuous agents update synchronously: compare with ``sync``
+        chains.
+
+    Notes
+    -----
+    What agrees and what does not is stated in the README ("Continuous
+    simulator and the chain") and tested in ``tests/test_simulate_continuous.py``:
+    the one-step mean from a chain state, absorption at vertices, the order
+    of P(polarisation) over starts and its orientation agree; the value of
+    P(polarisation) does not.
+
+    Examples
+    --------
+    >>> from markovgmm import System
+    >>> c = matched_to_chain(System(agents=2, components=2, memory=4), ((3, 1), (1, 3)), prune_c=0.1)
+    >>> c.alpha, c.initial_weights.tolist(), c.n0, retrieval_size(c, 10**6), c.prune_c
+    (0.25, [[0.75, 0.25], [0.25, 0.75]], 0, 1, 0.1)
+    """
+    state = system.check_state(start)
+    N = system.memory
+    settings = dict(
+        agents=system.agents,
+        components=system.components,
+        alpha=system.replace / N,
+        lam=Fraction(1, 10**12),
+        n0=0,
+        separation=20.0,
+        initial_weights=[[count / N for count in counts] for counts in state],
+    )
+    if system.graph_name not in ("complete", "matrix", "custom"):
+        settings["graph"] = system.graph_name
+    settings.update(overrides)
+    return ContinuousSystem(**settings)
 
 
 @dataclass
