@@ -68,8 +68,9 @@ DEFAULTS = {
     "graph": "complete",
 }
 
-#: A weight below this is treated as zero when deciding whether an agent sits at a vertex.
-VERTEX_TOLERANCE = 1e-12
+#: A weight at or below this is treated as zero when deciding whether an agent sits at a vertex:
+#: by default only exact zeros (weights pruned by ``c > 0``), so an agent with ``c = 0`` is never "frozen".
+VERTEX_TOLERANCE = 0.0
 
 
 def _positive_int(value, name, low):
@@ -378,7 +379,7 @@ def outcome_of_weights(weights, tolerance=VERTEX_TOLERANCE):
     ----------
     weights : (..., m, K) array
     tolerance : float
-        Weights below it count as 0.
+        Weights at or below it count as 0 (default 0: only pruned weights).
 
     Returns
     -------
