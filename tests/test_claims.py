@@ -314,3 +314,22 @@ def test_claims_cli_text_and_errors(capsys):
     assert "float64" in text and "holds at every state" in text
     assert main(["claims", "--epsilon", "0"]) == 2
     assert "epsilon" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "kwargs, start",
+    [
+        (dict(agents=3, components=3, memory=2), ((2, 0, 0), (1, 1, 0), (0, 1, 1))),
+        (dict(agents=2, components=2, memory=4, schedule="async"), ((3, 1), (1, 3))),
+        (dict(agents=3, components=2, memory=3, graph="path"), ((3, 0), (2, 1), (0, 3))),
+        (dict(agents=2, components=2, memory=3, ownership="open"), ((3, 0), (0, 3))),
+    ],
+    ids=lambda x: ident(x) if isinstance(x, dict) else "",
+)
+def test_a3_grouped_solve_agrees_with_per_class_absorption(kwargs, start):
+    chain = build_chain(System(**kwargs))
+    s = chain.index(start)
+    fast = a3_limit(chain, s)  # one right-hand side per value of ||D||_F
+    full = a3_limit(chain, s, absorption=absorption_probabilities(chain, s))  # one per closed class
+    for key in ("limit_expected_frobenius", "polarization", "limit_law", "holds"):
+        assert fast[key] == full[key]

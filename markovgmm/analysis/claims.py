@@ -38,9 +38,10 @@ import numpy as np
 
 from ..errors import InputError
 from ..numbers import fraction_str, to_fraction
-from .absorption import absorption_probabilities
+from .absorption import absorption_probabilities, reachable_states
 from .classes import closed_classes
-from .propagation import propagate
+from .linalg import solve_absorbing
+from .propagation import _gather, propagate
 
 __all__ = [
     "RadicalSum",
@@ -683,6 +684,57 @@ def _stationary(chain, states):
     return list(np.linalg.solve(A, b))
 
 
+def _grouped_limit(chain, start, structure, f2):
+    """Limit law of ``N^2 ||D||_F^2`` when every closed class is one state.
+
+    Closed classes are grouped by (kind, ``||D||_F``); one absorbing solve
+    with one right-hand side per group with ``||D||_F > 0`` (consensus, where
+    ``||D||_F = 0``, gets the remaining mass: absorption is certain in a
+    finite chain).  Under ``support`` with ``m = 2`` this is a single column
+    instead of one per closed class.  Returns ``(law {value: probability},
+    groups, P(polarisation))``.
+    """
+    class_of = structure.class_of
+    keys = sorted({(cls.kind, int(f2[cls.states[0]])) for cls in structure.classes if f2[cls.states[0]] > 0})
+    group = {key: g for g, key in enumerate(keys)}
+    group_of_class = np.array([group.get((cls.kind, int(f2[cls.states[0]])), -1) for cls in structure.classes] + [-1], dtype=np.int64)
+    one, zero = (Fraction(1), Fraction(0)) if chain.exact else (1.0, 0.0)
+    if class_of[start] >= 0:
+        probabilities = [one if group_of_class[class_of[start]] == g else zero for g in range(len(keys))]
+    elif not keys:
+        probabilities = []
+    else:
+        transient = np.intersect1d(reachable_states(chain, start), structure.transient)
+        take, owner = _gather(chain.indptr, transient)
+        targets = class_of[chain.indices[take]]  # -1 (transient) indexes the padding entry of group_of_class
+        groups = group_of_class[targets]
+        into = groups >= 0
+        exact_object = chain.exact and chain.values.dtype == object
+        rhs = np.zeros((len(transient), len(keys)), dtype=object if exact_object else (chain.values.dtype if chain.exact else np.float64))
+        np.add.at(rhs, (owner[into], groups[into]), chain.values[take][into])
+        solution = solve_absorbing(chain, transient, rhs)
+        row = solution[int(np.searchsorted(transient, start))]
+        probabilities = [value if chain.exact else float(value) for value in row]
+    law = {0: one - sum(probabilities, zero)}
+    groups_out = [{"kind": "consensus", "n_classes": sum(c.kind == "consensus" for c in structure.classes), "probability": law[0],
+                   "frobenius_squared": [zero], "period": 1}]
+    polarization = zero
+    for (kind, value), probability in zip(keys, probabilities):
+        law[value] = law.get(value, zero) + probability
+        if kind == "polarised":
+            polarization += probability
+        groups_out.append(
+            {
+                "kind": kind,
+                "n_classes": sum(1 for c in structure.classes if (c.kind, int(f2[c.states[0]])) == (kind, value)),
+                "probability": probability,
+                "frobenius_squared": [Fraction(value, chain.system.memory**2) if chain.exact else value / chain.system.memory**2],
+                "period": 1,
+            }
+        )
+    return law, [g for g in groups_out if g["probability"]], polarization
+
+
 def a3_limit(chain, start, structure=None, absorption=None):
     """``lim_t E||D_t||_F`` and the limit law of ``||D_t||_F`` (A3).
 
@@ -727,38 +779,45 @@ def a3_limit(chain, start, structure=None, absorption=None):
     True
     """
     structure = structure if structure is not None else closed_classes(chain)
-    absorption = absorption if absorption is not None else absorption_probabilities(chain, start, structure=structure)
     N = chain.system.memory
     f2 = frobenius_squared_numerators(chain)
-    roots, law, classes, converges = {}, {}, [], True
     zero = Fraction(0) if chain.exact else 0.0
-    for cls, probability in zip(absorption.classes, absorption.class_probabilities[0]):
-        if not probability:
-            continue
-        states = list(cls.states)
-        values = f2[states]
-        period = 1 if len(states) == 1 else _class_period(chain, np.array(states))
-        if len(set(values.tolist())) == 1:
-            weights = [probability]
-            values = values[:1]
-        else:
-            weights = [probability * w for w in _stationary(chain, states)]
-            if period > 1:
-                converges = False
-        for v, w in zip(values.tolist(), weights):
-            roots[v] = roots.get(v, zero) + w
-            law[v] = law.get(v, zero) + w
-        classes.append(
-            {
-                "kind": cls.kind,
-                "probability": probability,
-                "states": [chain.counts(s) for s in states[:5]],
-                "frobenius_squared": sorted({Fraction(int(v), N**2) if chain.exact else v / N**2 for v in f2[states].tolist()}),
-                "period": period,
-            }
-        )
+    single = all(len(cls.states) == 1 for cls in structure.classes)
+    if absorption is None and single:
+        law, classes, polarization = _grouped_limit(chain, int(start), structure, f2)
+        roots, converges = dict(law), True
+    else:
+        absorption = absorption if absorption is not None else absorption_probabilities(chain, start, structure=structure)
+        roots, law, classes, converges = {}, {}, [], True
+        polarization = absorption.polarization()
+        for cls, probability in zip(absorption.classes, absorption.class_probabilities[0]):
+            if not probability:
+                continue
+            states = list(cls.states)
+            values = f2[states]
+            period = 1 if len(states) == 1 else _class_period(chain, np.array(states))
+            if len(set(values.tolist())) == 1:
+                weights = [probability]
+                values = values[:1]
+            else:
+                weights = [probability * w for w in _stationary(chain, states)]
+                if period > 1:
+                    converges = False
+            for v, w in zip(values.tolist(), weights):
+                roots[v] = roots.get(v, zero) + w
+                law[v] = law.get(v, zero) + w
+            classes.append(
+                {
+                    "kind": cls.kind,
+                    "n_classes": 1,
+                    "probability": probability,
+                    "states": [chain.counts(s) for s in states[:5]],
+                    "frobenius_squared": sorted({Fraction(int(v), N**2) if chain.exact else v / N**2 for v in f2[states].tolist()}),
+                    "period": period,
+                }
+            )
     limit_law = [(Fraction(v, N**2) if chain.exact else v / N**2, w) for v, w in sorted(law.items()) if w]
-    result = {"polarization": absorption.polarization(), "classes": classes, "converges": converges, "limit_law": limit_law}
+    result = {"polarization": polarization, "classes": classes, "converges": converges, "limit_law": limit_law}
     if chain.exact:
         radical = RadicalSum.from_roots(roots).scaled(Fraction(1, N))
         lo, hi = radical.bounds()
