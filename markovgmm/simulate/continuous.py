@@ -91,7 +91,7 @@ def _finite_float(value, name):
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ContinuousSystem:
     """A validated continuous interacting-GMM system (MODEL.md 1).
 
@@ -462,7 +462,7 @@ def matched_to_chain(system, start, **overrides):
     return ContinuousSystem(**settings)
 
 
-@dataclass
+@dataclass(eq=False)
 class ContinuousRun:
     """The record of :func:`simulate_system`.
 
