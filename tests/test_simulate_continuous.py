@@ -95,6 +95,8 @@ def test_distance_matrix_and_frobenius_against_loops():
             D = np.array([[np.linalg.norm(w[i] - w[j]) for j in range(4)] for i in range(4)])
             assert np.allclose(run.distances[r, t], D, atol=1e-14)
             assert np.isclose(run.frobenius[r, t], np.sqrt((D**2).sum()), atol=1e-14)
+    D, F = distance_matrices(run.weights[0, -1])
+    assert np.array_equal(D, run.distances[0, -1]) and F == run.frobenius[0, -1]
 
 
 def test_c0_update_is_the_moving_average_of_the_ownership():
