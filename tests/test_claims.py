@@ -333,3 +333,12 @@ def test_a3_grouped_solve_agrees_with_per_class_absorption(kwargs, start):
     full = a3_limit(chain, s, absorption=absorption_probabilities(chain, s))  # one per closed class
     for key in ("limit_expected_frobenius", "polarization", "limit_law", "holds"):
         assert fast[key] == full[key]
+
+
+def test_claims_cli_series_options(capsys):
+    assert main(["claims", "--memory", "3", "--horizon", "2", "--json", "--quiet", "--series", "none"]) == 0
+    assert "series" not in json.loads(capsys.readouterr().out)
+    assert main(["claims", "--memory", "3", "--horizon", "2", "--json", "--quiet", "--series", "float"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert isinstance(out["series"][1]["expected_frobenius_squared"], float)
+    assert isinstance(out["A3"]["polarization"], str)  # the claims themselves stay exact

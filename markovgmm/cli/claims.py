@@ -36,6 +36,12 @@ def register(subparsers):
     parser.add_argument("--horizon", type=int, default=50, help="steps of the per-step series (default 50)")
     parser.add_argument("--epsilon", default="1/2", help="eps of the Markov bound, a rational (default 1/2)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (exact values as \"p/q\")")
+    parser.add_argument(
+        "--series",
+        choices=("exact", "float", "none"),
+        default="exact",
+        help="per-step series in the JSON: exact rationals (default; large for long horizons), floats, or none",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or cost line")
     parser.set_defaults(func=run)
 
@@ -44,6 +50,17 @@ def _short(value, exact):
     if isinstance(value, str):  # an exact radical form
         return value if len(value) <= 60 else f"{value[:28]}...{value[-28:]}"
     return format_value(value, exact)
+
+
+def _as_floats(obj):
+    """Fractions to floats, recursively (the ``--series float`` JSON)."""
+    if isinstance(obj, Fraction):
+        return float(obj)
+    if isinstance(obj, dict):
+        return {k: _as_floats(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_as_floats(v) for v in obj]
+    return obj
 
 
 def run(args):
@@ -60,6 +77,10 @@ def run(args):
     with progress_bar(args.horizon, "propagating", quiet=args.quiet, unit="steps") as bar:
         report = claims_report(chain, start, horizon=args.horizon, epsilon=epsilon, progress=lambda t: bar.update(t - bar.n))
     if args.json:
+        if args.series == "none":
+            report.pop("series")
+        elif args.series == "float":
+            report["series"] = _as_floats(report["series"])
         print_json(report)
         return 0
     exact = chain.exact
@@ -97,6 +118,9 @@ def run(args):
         print(f"    certified interval   [{a3['limit_interval'][0]}, {a3['limit_interval'][1]}]")
     if not a3["converges"]:
         print("  note: a periodic closed class with varying ||D||_F has positive probability; the value is the Cesaro limit")
+    for group in a3["classes"]:
+        squared = ", ".join(format_value(v, exact).split("  ")[0] for v in group["frobenius_squared"])
+        print(f"    {group['kind']:<10} {group['n_classes']:>3} class(es)  ||D||_F^2 = {squared:<10} probability {format_value(group['probability'], exact)}")
     print(f"  {a3['verdict']}")
     print(f"  Markov bound P(||D_t||_F > {args.epsilon}) <= E||D_t||_F / {args.epsilon}:")
     print(f"    {'t':>5} {'exact probability':<22} {'bound':<22} holds")
