@@ -10,6 +10,7 @@ import json
 from fractions import Fraction
 from math import isqrt
 
+import numpy as np
 import mpmath
 import pytest
 import sympy
@@ -342,3 +343,14 @@ def test_claims_cli_series_options(capsys):
     out = json.loads(capsys.readouterr().out)
     assert isinstance(out["series"][1]["expected_frobenius_squared"], float)
     assert isinstance(out["A3"]["polarization"], str)  # the claims themselves stay exact
+
+
+def test_a1_under_gaussian_ownership_explains_every_failure():
+    chain = build_chain(System(agents=2, components=2, memory=3, ownership="gaussian"), exact=False)
+    report = a1_check(chain)
+    P = chain.matrix().toarray()
+    pis = chain.local_counts[chain.agent_ranks] / 3.0
+    mean_diff = P @ (pis[:, 0, :] - pis[:, 1, :])
+    expected = {chain.counts(s) for s in range(chain.n_states) if np.abs(mean_diff[s] - (2 / 3) * (pis[s, 0] - pis[s, 1])).max() > 1e-9}
+    assert {item["state"] for item in report["failing_states"]} == expected
+    assert report["unexplained"] == 0 and report["reason_counts"]["ownership"] == len(expected) > 0

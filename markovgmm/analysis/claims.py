@@ -560,6 +560,11 @@ def a1_check(chain):
                 if missing:
                     where = f"at vertex {labels[s, agent]}" if labels[s, agent] >= 0 else "with partial support"
                     text = f"ownership: agent {agent} {where} lacks component{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}"
+                elif np.asarray(ownership[s, agent]).any():  # soft labelling (gaussian): p_i != q_i inside the support
+                    text = f"ownership: agent {agent}'s labelling moves mass between components (p_{agent} != q_{agent})"
+                else:
+                    text = None
+                if text is not None:
                     if text not in reasons:
                         reasons.append(text)
                     kinds.add("ownership")
