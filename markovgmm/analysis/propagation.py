@@ -215,15 +215,18 @@ def propagate(chain, start, horizon, progress=None):
     yield law
     if chain.exact:
         values = chain.values.astype(object)
+        plan_for = None
         for t in range(1, int(horizon) + 1):
-            take, owner = _gather(chain.indptr, law.states)
-            contributions = law.weights[owner] * values[take]
-            targets = chain.indices[take]
-            order = np.argsort(targets, kind="stable")
-            targets, contributions = targets[order], contributions[order]
-            heads = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
-            sums = np.add.reduceat(contributions, heads)
-            states = targets[heads]
+            if plan_for is None or not np.array_equal(plan_for, law.states):
+                # Transitions out of the support, sorted by target; reused while the support stays the same.
+                take, owner = _gather(chain.indptr, law.states)
+                order = np.argsort(chain.indices[take], kind="stable")
+                take, owner = take[order], owner[order]
+                targets = chain.indices[take]
+                heads = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
+                step_values, step_targets, plan_for = values[take], targets[heads], law.states
+            sums = np.add.reduceat(law.weights[owner] * step_values, heads)
+            states = step_targets
             keep = sums != 0
             weights, scale = _reduce(sums[keep], law.scale * int(chain.denominator))
             law = Distribution(t, states[keep], weights, scale, True)
