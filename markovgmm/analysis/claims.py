@@ -476,6 +476,8 @@ def a1_check(chain):
     -------
     dict
         ``holds`` (the identity holds at every state for every pair),
+        ``holds_where_undistorted`` (it holds at every state where none of
+        the reasons below applies: the claim as MODEL.md 4 states it),
         ``factor``, ``n_states``, ``n_failing``, ``failing_states`` (list of
         ``{"state": counts, "pairs": [[i, j], ...], "reasons": [...]}``),
         ``reason_counts`` and ``unexplained`` (failures with none of the
@@ -586,6 +588,7 @@ def a1_check(chain):
         failing.append({"state": chain.counts(s), "pairs": bad_pairs, "reasons": reasons})
     return {
         "holds": not failing,
+        "holds_where_undistorted": unexplained == 0,
         "factor": factor,
         "n_states": int(n),
         "n_failing": len(failing),
