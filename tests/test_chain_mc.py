@@ -86,6 +86,7 @@ def test_other_class_under_open_ownership():
     "kwargs, state",
     [
         (dict(agents=2, components=3, memory=4, replace=2, prune=1), ((2, 1, 1), (1, 3, 0))),
+        (dict(agents=2, components=3, memory=6, prune=1), ((1, 2, 3), (3, 2, 1))),
         (dict(agents=3, components=2, memory=3, schedule="async", graph="path"), ((2, 1), (1, 2), (3, 0))),
         (dict(agents=2, components=3, memory=3, means=(0, 1, 3)), ((0, 1, 2), (3, 0, 0))),
     ],
