@@ -25,8 +25,9 @@ Methods.
   then sits well inside the analyticity strip, so the rule converges
   geometrically however far apart the means are); the neglected tails carry
   mass ``2 Phi(-12) < 4e-33``.  In ``e >= 2`` dimensions: tensor-product
-  Gauss-Hermite with ``n`` nodes per axis.  The panel count (or ``n``) is
-  doubled until two successive rules agree to ``tol``, and the difference of
+  Gauss-Hermite with ``n`` nodes per axis (``n = 8, 12, 16, 24, ...`` up to
+  ``2^18`` nodes in all).  The panel count (or ``n``) is raised until two
+  successive rules agree to ``tol``, and the difference of
   the last two rules is reported as the error estimate -- an estimate, not a
   bound (the finer rule is returned, so it is conservative in practice).
 * :func:`gaussian_kernel_mp` (mpmath, high precision, ``e = 1``): adaptive
@@ -66,7 +67,7 @@ __all__ = [
 ]
 
 #: Largest number of quadrature nodes tried by :func:`gaussian_kernel`.
-MAX_NODES = 2**17
+MAX_NODES = 2**18
 #: Half-width ``T`` of the 1-D integration range; the tails beyond carry
 #: mass ``2 Phi(-T) < 4e-33`` and the posterior is at most 1.
 TAIL = 12.0
@@ -169,7 +170,7 @@ def _rules(eta, points):
         first = int(np.ceil(2 * TAIL * max(1.0, spread)))  # panel width <= 1 / spread
         sizes = [first * 2**j for j in range(8) if first * 2**j * PANEL_NODES <= MAX_NODES] or [first]
     else:
-        sizes = [n for n in (8, 16, 32, 64, 128, 256, 512, 1024) if n**e <= MAX_NODES]
+        sizes = [n for n in (8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512) if n**e <= MAX_NODES]
     for n in sizes:
         yield (n,) + (_panel_rule(n) if e == 1 else _hermite_rule(n, e))
 
