@@ -1,22 +1,39 @@
-"""Absorbing-chain linear solves, exact (python-flint) or float (SuperLU).
+"""Absorbing-chain linear solves, exact (python-flint, p-adic lifting) or float (SuperLU).
 
 Solves ``(I - Q) X = B`` on a set of transient states, where ``Q`` is the
 transition matrix restricted to them.  The transient states are split into
 strongly connected blocks and solved in reverse topological order of the
-block graph, so each dense solve is only as large as one block and
+block graph, so each solve is only as large as one block and
 ``X_b = (I - Q_bb)^{-1} (B_b + Q_b,later X_later)``.  The block order, the
 submatrices and the right-hand sides are decided here once; only the block
 solve depends on the value type.
 
-On the exact path the system is scaled by the chain's common denominator
-``d`` to integers: ``(d I - d Q_bb) X_b = d B_b + d Q_b,later X_later``, and
-each block is solved by flint's ``fmpq_mat.solve`` (Dixon p-adic lifting for
-large blocks).  The solution is exact; the tests substitute it back.
+Exact path.  The system is scaled by the chain's common denominator ``d`` to
+integers, ``A_b = d I - d Q_bb`` (sparse), and every block's solution is kept
+as integer numerators over one block denominator.  The right-hand side of a
+block (its one-step numerators plus the coupling to solved blocks) is brought
+to one integer vector over a common denominator.  Blocks are solved by
+
+* a direct division for a single state, flint's ``fmpz_mat.solve`` for small
+  blocks (fraction-free / Dixon inside flint), and
+* for blocks of more than ``DIXON_MIN_BLOCK`` states, :func:`dixon_solve`:
+  p-adic lifting (Dixon 1982) with one dense inverse of ``A_b`` modulo a prime
+  ``p`` (flint ``nmod_mat``), residual updates on the *sparse* ``A_b`` in
+  int64 (``p`` is chosen so that no int64 product can overflow), rational
+  reconstruction of a common denominator once a probe entry's reconstruction
+  is stable, and then an exact check ``A_b Y = delta B_b``.  The stopping rule
+  is heuristic; the exact check makes the result certain (a failed check only
+  means more lifting steps).
+
+Every block's solution, from whichever solver, is verified by substituting it
+back exactly (sparse, in Python integers) before it is used, so every exact
+result returned here satisfies the block-triangular system exactly.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
+from math import gcd, isqrt, lcm
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,10 +41,12 @@ from scipy.sparse.csgraph import connected_components
 
 from ..errors import TooLargeError
 
-__all__ = ["solve_absorbing", "submatrix", "MAX_DENSE_BLOCK"]
+__all__ = ["solve_absorbing", "submatrix", "dixon_solve", "rational_reconstruction", "ExactSolution", "MAX_DENSE_BLOCK", "DIXON_MIN_BLOCK"]
 
-#: Largest strongly connected block solved densely on the exact path.
+#: Largest strongly connected block solved on the exact path (a dense inverse modulo p is stored).
 MAX_DENSE_BLOCK = 8000
+#: Blocks larger than this are solved by sparse p-adic lifting (:func:`dixon_solve`), smaller ones by flint.
+DIXON_MIN_BLOCK = 120
 
 
 def submatrix(chain, rows, cols):
@@ -124,38 +143,398 @@ def _block_parts(Q, vals, block, solved):
     return (local_rows[inside], position[cols[inside]], values[inside]), (local_rows[~inside], cols[~inside], values[~inside])
 
 
+class ExactSolution:
+    """Exact solution rows ``X[t] = Y[t] / den[t]`` (Fractions made on access).
+
+    ``len(sol)`` rows; ``sol[t]`` is a list of :class:`fractions.Fraction`.
+    Keeping numerators over one denominator per block avoids normalising
+    thousands of long fractions nobody reads.
+    """
+
+    def __init__(self, numerators, denominators):
+        self.numerators = numerators  # (T, c) object array of int
+        self.denominators = denominators  # (T,) object array of int
+
+    def __len__(self):
+        return len(self.numerators)
+
+    def __getitem__(self, row):
+        den = int(self.denominators[row])
+        return [Fraction(int(y), den) for y in self.numerators[row]]
+
+
+def _sparse_times(rows, cols, values, Y, n):
+    """``A @ Y`` in Python integers for triplets sorted by row (every row present)."""
+    if not len(rows):
+        return np.zeros((n,) + Y.shape[1:], dtype=object)
+    products = values.astype(object)[:, None] * Y[cols]
+    heads = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    out = np.zeros((n,) + Y.shape[1:], dtype=object)
+    out[rows[heads]] = np.add.reduceat(products, heads, axis=0)
+    return out
+
+
+def _block_matrix(nb, d, ir, ic, iv):
+    """Triplets (sorted by row, duplicates merged) of ``A = d I - numerators``."""
+    rows = np.concatenate([np.arange(nb), ir])
+    cols = np.concatenate([np.arange(nb), ic])
+    values = np.concatenate([np.full(nb, d, dtype=object), -np.asarray(iv, dtype=object)])
+    key = rows * nb + cols
+    order = np.argsort(key, kind="stable")
+    key, values = key[order], values[order]
+    heads = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    values = np.add.reduceat(values, heads)
+    key = key[heads]
+    keep = values != 0
+    return key[keep] // nb, key[keep] % nb, values[keep]
+
+
+def _reduce(Y, den):
+    g = gcd(den, *Y.ravel().tolist())
+    if g > 1:
+        Y = np.array([y // g for y in Y.ravel().tolist()], dtype=object).reshape(Y.shape)
+        den //= g
+    return Y, den
+
+
 def _solve_exact(chain, Q, vals, rhs, blocks, solved, progress):
     import flint
 
-    d = chain.denominator
+    d = int(chain.denominator)
     T, c = rhs.shape
-    X = [None] * T  # rows of Fractions
+    Y = np.zeros((T, c), dtype=object)  # numerators of solved rows
+    den = np.ones(T, dtype=object)  # one denominator per solved row (shared within a block)
     done = 0
     for block in blocks:
         nb = len(block)
         (ir, ic, iv), (orow, ocol, oval) = _block_parts(Q, vals, block, solved)
-        A = [[0] * nb for _ in range(nb)]
-        for k in range(nb):
-            A[k][k] = d
-        for r_, c_, v_ in zip(ir.tolist(), ic.tolist(), iv.tolist()):
-            A[r_][c_] -= int(v_)
-        B = [[Fraction(int(x)) for x in rhs[t].tolist()] for t in block.tolist()]
-        for r_, c_, v_ in zip(orow.tolist(), ocol.tolist(), oval.tolist()):
-            weight = int(v_)
-            row = B[r_]
-            for j, x in enumerate(X[c_]):
-                if x:
-                    row[j] += weight * x
-        Bq = flint.fmpq_mat(nb, c, [flint.fmpq(x.numerator, x.denominator) for row in B for x in row])
-        Aq = flint.fmpq_mat(flint.fmpz_mat(A))
-        sol = Aq.solve(Bq, algorithm="dixon" if nb > 40 else None)
-        for k, t in enumerate(block.tolist()):
-            X[t] = [Fraction(int(sol[k, j].p), int(sol[k, j].q)) for j in range(c)]
+        # Right-hand side over a common denominator Delta: Delta * (B_b + coupling X_later).
+        B = rhs[block].astype(object)
+        delta = 1
+        if len(orow):
+            for value in set(den[ocol].tolist()):
+                delta = lcm(delta, int(value))
+            scale = np.array([delta // int(x) for x in den[ocol].tolist()], dtype=object)
+            coupling = oval.astype(object)[:, None] * Y[ocol] * scale[:, None]
+            order = np.argsort(orow, kind="stable")
+            rows_sorted = orow[order]
+            heads = np.flatnonzero(np.r_[True, rows_sorted[1:] != rows_sorted[:-1]])
+            B = B * delta
+            B[rows_sorted[heads]] += np.add.reduceat(coupling[order], heads, axis=0)
+        ar, ac, av = _block_matrix(nb, d, ir, ic, iv)
+        if nb == 1:
+            Z, z_den = B.copy(), int(av[0])
+        elif nb >= DIXON_MIN_BLOCK and all(abs(int(v)) < 2**62 for v in (av.max(), av.min())):
+            # Lifts X_b = Z / Delta directly; its result is already over Delta.
+            Z, z_den = dixon_solve(ar, ac, av.astype(np.int64), nb, B, scale=delta)
+            if not (_sparse_times(ar, ac, av, Z, nb) * delta == B * z_den).all():
+                raise ArithmeticError("exact block solve failed verification (A Y != den B); please report this")
+            Z, z_den = _reduce(Z, z_den)
+            Y[block] = Z
+            den[block] = z_den
+            solved[block] = True
+            done += nb
+            if progress:
+                progress(done)
+            continue
+        else:
+            dense = [[0] * nb for _ in range(nb)]
+            for r_, c_, v_ in zip(ar.tolist(), ac.tolist(), av.tolist()):
+                dense[r_][c_] = int(v_)
+            sol = flint.fmpz_mat(dense).solve(flint.fmpz_mat([[int(x) for x in row] for row in B.tolist()]))
+            z_den = 1
+            for k in range(nb):
+                for j in range(c):
+                    z_den = lcm(z_den, int(sol[k, j].q))
+            Z = np.array([[int(sol[k, j].p) * (z_den // int(sol[k, j].q)) for j in range(c)] for k in range(nb)], dtype=object)
+        # Exact verification of this block: A Z = z_den * B.
+        if not (_sparse_times(ar, ac, av, Z, nb) == B * z_den).all():
+            raise ArithmeticError("exact block solve failed verification (A Y != den B); please report this")
+        Z, z_den = _reduce(Z, z_den * delta)
+        Y[block] = Z
+        den[block] = z_den
         solved[block] = True
         done += nb
         if progress:
             progress(done)
-    return X
+    return ExactSolution(Y, den)
+
+
+def rational_reconstruction(u, M):
+    """The fraction ``a/b`` with ``a = b u (mod M)``, ``|a|, b <= sqrt(M/2)``, or None.
+
+    Extended Euclid on ``(M, u)`` stopped at the first remainder below the
+    bound (Wang's rational reconstruction); the answer is unique when it exists.
+
+    >>> rational_reconstruction(3 * pow(7, -1, 10**6) % 10**6, 10**6)
+    (3, 7)
+    """
+    bound = isqrt(M // 2)
+    r0, r1, s0, s1 = M, u % M, 0, 1
+    while r1 > bound:
+        q = r0 // r1
+        r0, r1 = r1, r0 - q * r1
+        s0, s1 = s1, s0 - q * s1
+    if s1 == 0 or abs(s1) > bound:
+        return None
+    a, b = (r1, s1) if s1 > 0 else (-r1, -s1)
+    return (a, b) if gcd(a, b) == 1 else None
+
+
+def _combine_digits(digits, p):
+    """``sum_i digits[i] p^i`` entrywise, by pairwise (divide and conquer)
+    combination; the first level in int64 (``p < 2^31``), then Python
+    integers, then flint ``fmpz`` once the numbers pass 1024 bits."""
+    import flint
+
+    level = []
+    for i in range(0, len(digits) - 1, 2):
+        level.append(np.array((digits[i] + digits[i + 1] * p).tolist(), dtype=object))
+    if len(digits) % 2:
+        level.append(np.array(digits[-1].tolist(), dtype=object))
+    power = p * p
+    while len(level) > 1:
+        if power.bit_length() > 1024 and not isinstance(power, flint.fmpz):
+            # Long products from here on: GMP (flint fmpz) multiplies faster than Python's Karatsuba.
+            to_fmpz = np.vectorize(flint.fmpz, otypes=[object])
+            level, power = [to_fmpz(x) for x in level], flint.fmpz(power)
+        nxt = [level[i] + level[i + 1] * power for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level, power = nxt, power * power
+    return level[0]
+
+
+class _InverseModP:
+    """``x -> C x mod p`` for a dense ``C`` (entries ``< p < 2^31``) with
+    float64 BLAS: ``C`` and ``x`` are split into 16-bit limbs, every partial
+    product sum is an integer below ``2^53`` (exact in float64), and the
+    limbs are recombined modulo ``p`` in int64 without overflow.  One stacked
+    product ``[C_lo; C_hi] [x_lo, x_hi]`` per step."""
+
+    def __init__(self, inverse, p):
+        n = inverse.nrows()
+        C = np.array([int(e) for e in inverse.entries()], dtype=np.int64).reshape(n, n)
+        self.stacked = np.vstack([(C & 0xFFFF), (C >> 16)]).astype(np.float64)
+        self.n = n
+        self.p = p
+        self.shift32 = pow(2, 32, p)
+
+    def __call__(self, x):
+        p, n, c = self.p, self.n, x.shape[1]
+        product = self.stacked @ np.hstack([x & 0xFFFF, x >> 16]).astype(np.float64)
+        product = product.astype(np.int64)
+        s0 = product[:n, :c] % p
+        s1 = (product[:n, c:] + product[n:, :c]) % p
+        s2 = product[n:, c:] % p
+        return (s0 + (s1 << 16) + s2 * self.shift32) % p
+
+
+class _SingleThreadedBlas:
+    """Run OpenBLAS on one thread inside the block (restored after).
+
+    The lifting loop does thousands of thin products (``n x n`` by ``n x 2c``);
+    on a loaded machine OpenBLAS threads make them tens of times slower.
+    Does nothing when numpy's OpenBLAS cannot be found."""
+
+    def __enter__(self):
+        self.lib, self.saved = None, None
+        try:
+            import ctypes
+            import glob
+            import os
+
+            import numpy
+
+            base = os.path.join(os.path.dirname(numpy.__file__), os.pardir, "numpy.libs")
+            found = sorted(glob.glob(os.path.join(base, "libscipy_openblas*")))
+            if found:
+                lib = ctypes.CDLL(found[0])
+                self.saved = int(lib.scipy_openblas_get_num_threads64_())
+                lib.scipy_openblas_set_num_threads64_(1)
+                self.lib = lib
+        except (OSError, AttributeError):
+            self.lib = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.lib is not None and self.saved:
+            self.lib.scipy_openblas_set_num_threads64_(self.saved)
+        return False
+
+
+def dixon_solve(rows, cols, values, n, B, scale=1, max_steps=None):
+    """Exact solution of the sparse integer system ``scale * A Y = den * B`` by p-adic lifting.
+
+    Parameters
+    ----------
+    rows, cols, values : int arrays
+        Triplets of the nonsingular ``n x n`` integer matrix ``A`` (int64 values),
+        sorted by row, every row present.
+    n : int
+    B : (n, c) object array of int
+        Right-hand sides.
+    scale : int
+        Solve ``A X = B / scale`` (a right-hand side over a common
+        denominator): the lifting runs on ``B`` and ``X = Z / scale`` is
+        reconstructed directly, so its size, not that of ``Z``, sets the number
+        of steps.
+    max_steps : int, optional
+        Give up (``ArithmeticError``) after this many lifting steps.
+
+    Returns
+    -------
+    Y : (n, c) object array of int, den : int
+        ``X = Y / den`` with ``scale * A Y = den * B`` exactly (checked before
+        returning).
+
+    Notes
+    -----
+    Dixon's method: with ``C = A^{-1} mod p`` (one dense inverse, flint
+    ``nmod_mat``, ``O(n^3)``), ``x_i = C r_i mod p`` and
+    ``r_{i+1} = (r_i - A x_i) / p`` (exact division) give
+    ``A (x_0 + x_1 p + ... + x_{k-1} p^{k-1}) = B (mod p^k)``.  The prime is
+    the largest below ``min(2^31, 2^62 / (4 S))`` with ``S`` the largest
+    absolute row sum of ``A``, so ``A x_i`` never overflows int64; ``r``
+    shrinks to about ``S`` and then stays in int64.  Each step costs one dense
+    product ``C r`` (``O(n^2 c)``, four float64 BLAS products on 16-bit limbs,
+    exact because every partial sum stays below ``2^53``) and one sparse
+    product (``O(nnz c)``).  At checkpoints
+    (every 10% more steps) one probe entry per column is reconstructed
+    (:func:`rational_reconstruction`, Wang); when their denominators repeat, all entries
+    are lifted, a common denominator is built from the entries that need it,
+    and the candidate is checked exactly: ``scale A Y = den B``.  A candidate
+    that fails the check only means lifting continues, so the heuristic
+    stopping rule cannot return a wrong answer.  Steps needed: about
+    ``log(|num| * den) / log p`` of the largest entry of ``X``.
+
+    Examples
+    --------
+    >>> rows, cols = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+    >>> Y, den = dixon_solve(rows, cols, np.array([3, 1, 1, 2]), 2, np.array([[1], [0]], dtype=object))
+    >>> (Y.ravel().tolist(), den)
+    ([2, -1], 5)
+    >>> Y, den = dixon_solve(rows, cols, np.array([3, 1, 1, 2]), 2, np.array([[1], [0]], dtype=object), scale=4)
+    >>> (Y.ravel().tolist(), den)
+    ([2, -1], 20)
+    """
+    import flint
+    import sympy
+
+    c = B.shape[1]
+    if n >= 2**20:
+        raise TooLargeError(f"dixon_solve: {n:,} unknowns is beyond the dense inverse modulo p")
+    S = int(np.bincount(rows, weights=np.abs(values).astype(np.float64), minlength=n).max()) + 1
+    p = int(sympy.prevprime(max(2**20, min(2**31 - 1, (1 << 62) // (4 * S)))))
+    dense = np.zeros((n, n), dtype=np.int64)
+    dense[rows, cols] = values
+    while True:
+        try:
+            if scale % p == 0:
+                raise ZeroDivisionError
+            inverse = flint.nmod_mat(n, n, (dense % p).ravel().tolist(), p).inv()
+            break
+        except ZeroDivisionError:
+            p = int(sympy.prevprime(p))
+    del dense
+    apply_inverse = _InverseModP(inverse, p)
+    del inverse
+    with _SingleThreadedBlas():
+        return _lift(apply_inverse, p, rows, cols, values, n, B, scale, max_steps)
+
+
+def _lift(apply_inverse, p, rows, cols, values, n, B, scale, max_steps):
+    c = B.shape[1]
+    A = sp.csr_matrix((values.astype(np.int64), (rows, cols)), shape=(n, n))
+    r = B.astype(object)
+    small = False
+    digits = []
+    checkpoint, previous = 4, None
+    probes = [(int(np.argmax(np.abs(B[:, j]))), j) for j in range(c)] if n else []
+    probe_values, power = [0] * len(probes), 1
+    steps = 0
+    while True:
+        residue = r % p if small else (r % p).astype(np.int64)
+        x = apply_inverse(residue)
+        digits.append(x)
+        r = (r - A @ x) // p
+        if not small and np.abs(r).max() < 2**61:
+            r, small = r.astype(np.int64), True
+        probe_values = [u + int(x[probe]) * power for u, probe in zip(probe_values, probes)]
+        power *= p
+        steps += 1
+        if max_steps is not None and steps > max_steps:
+            raise ArithmeticError(f"dixon_solve: no verified solution after {max_steps} lifting steps")
+        if steps < checkpoint:
+            continue
+        checkpoint = int(checkpoint * 1.1) + 1
+        # Probe one entry per column; try a full candidate once their denominators repeat.
+        M = power
+        unscale = pow(scale, -1, M)
+        # The first probe alone until its denominator repeats, then the others.
+        first = rational_reconstruction(probe_values[0] * unscale % M, M) if probes else (0, 1)
+        if first is None or first[1] != previous:
+            previous = None if first is None else first[1]
+            continue
+        dens = [first[1]]
+        for u in probe_values[1:]:
+            found = rational_reconstruction(u * unscale % M, M)
+            if found is None:
+                break
+            dens.append(found[1])
+        if len(dens) < len(probes):
+            continue
+        common = 1
+        for value in dens:
+            common = lcm(common, value)
+        result = _candidate(digits, p, M, common, unscale)
+        if result is None:
+            continue
+        Y, den = result
+        if (_sparse_times(rows, cols, values, Y, n) * scale == B * den).all():
+            return Y, den
+
+
+def _candidate(digits, p, M, den, unscale):
+    """Numerators over a common denominator from the p-adic digits, or None.
+
+    ``X = unscale * sum_i digits_i p^i (mod M)``.  Column by column, the
+    entries of ``den * X mod M`` (symmetric residues) must be at most
+    ``sqrt(M/2)``; an entry that is not gets its own reconstruction, whose
+    denominator multiplies ``den``, and only the entries that failed are
+    checked again.  A final pass checks every entry with the final ``den``.
+    Long products and remainders run in flint ``fmpz`` (GMP, subquadratic).
+    """
+    import flint
+
+    M_ = flint.fmpz(M)
+    X = (_combine_digits(digits, p) * flint.fmpz(unscale)) % M_
+    bound = flint.fmpz(isqrt(M // 2))
+    upper = M_ - bound
+
+    def too_big(values):
+        return np.array([bound < z < upper for z in values.tolist()], dtype=bool)
+
+    for j in range(X.shape[1]):
+        pending = np.arange(X.shape[0])
+        for _ in range(32):
+            Z = (X[pending, j] * flint.fmpz(den)) % M_
+            bad = too_big(Z)
+            if not bad.any():
+                break
+            pending = pending[bad]
+            found = rational_reconstruction(int(Z[bad][0]), M)
+            if found is None or found[1] == 1:
+                return None
+            den *= found[1]
+        else:
+            return None
+    Z = (X * flint.fmpz(den)) % M_
+    if too_big(Z.ravel()).any():
+        return None
+    half = M_ // 2
+    out = np.array([int(z - M_) if z > half else int(z) for z in Z.ravel().tolist()], dtype=object).reshape(Z.shape)
+    return out, den
 
 
 def _solve_float(chain, Q, vals, rhs, blocks, solved, progress):
