@@ -363,6 +363,16 @@ class _SingleThreadedBlas:
         return False
 
 
+def _prime_below(x):
+    """The largest prime below ``x`` (flint's primality test)."""
+    import flint
+
+    x = x - 1 if x % 2 == 0 else x - 2
+    while not flint.fmpz(x).is_prime():
+        x -= 2
+    return x
+
+
 def dixon_solve(rows, cols, values, n, B, scale=1, max_steps=None):
     """Exact solution of the sparse integer system ``scale * A Y = den * B`` by p-adic lifting.
 
@@ -419,13 +429,12 @@ def dixon_solve(rows, cols, values, n, B, scale=1, max_steps=None):
     ([2, -1], 20)
     """
     import flint
-    import sympy
 
     c = B.shape[1]
     if n >= 2**20:
         raise TooLargeError(f"dixon_solve: {n:,} unknowns is beyond the dense inverse modulo p")
     S = int(np.bincount(rows, weights=np.abs(values).astype(np.float64), minlength=n).max()) + 1
-    p = int(sympy.prevprime(max(2**20, min(2**31 - 1, (1 << 62) // (4 * S)))))
+    p = _prime_below(max(2**20, min(2**31 - 1, (1 << 62) // (4 * S))))
     dense = np.zeros((n, n), dtype=np.int64)
     dense[rows, cols] = values
     while True:
@@ -435,7 +444,7 @@ def dixon_solve(rows, cols, values, n, B, scale=1, max_steps=None):
             inverse = flint.nmod_mat(n, n, (dense % p).ravel().tolist(), p).inv()
             break
         except ZeroDivisionError:
-            p = int(sympy.prevprime(p))
+            p = _prime_below(p)
     del dense
     apply_inverse = _InverseModP(inverse, p)
     del inverse
