@@ -354,3 +354,50 @@ def test_a1_under_gaussian_ownership_explains_every_failure():
     expected = {chain.counts(s) for s in range(chain.n_states) if np.abs(mean_diff[s] - (2 / 3) * (pis[s, 0] - pis[s, 1])).max() > 1e-9}
     assert {item["state"] for item in report["failing_states"]} == expected
     assert report["unexplained"] == 0 and report["reason_counts"]["ownership"] == len(expected) > 0
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def small_systems(draw):
+    m = draw(st.integers(2, 3))
+    K = draw(st.integers(2, 3 if m == 2 else 2))
+    N = draw(st.integers(1, 3))
+    kwargs = dict(
+        agents=m,
+        components=K,
+        memory=N,
+        schedule=draw(st.sampled_from(["sync", "async"])),
+        ownership=draw(st.sampled_from(["support", "open"])),
+        graph=draw(st.sampled_from(["complete", "path"])),
+    )
+    system = System(**kwargs)
+    local = reference.local_states(N, K)
+    start = tuple(draw(st.sampled_from(local)) for _ in range(m))
+    return system, start
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_systems())
+def test_properties_on_random_small_systems(case):
+    system, start = case
+    chain = build_chain(system)
+    s = chain.index(start)
+    report = claims_report(chain, s, horizon=6, epsilon=F(1, 3))
+    assert report["A1"]["unexplained"] == 0
+    assert report["A1"]["holds"] == (report["A1"]["n_failing"] == 0)
+    for row, markov in zip(report["series"], report["A3"]["markov"]):
+        assert markov["holds"]
+        law = row["frobenius_law"]
+        assert sum(item["probability"] for item in law) == 1
+        # Jensen: (E||D||_F)^2 <= E||D||_F^2, with the certified lower bound of E||D||_F
+        assert sum(item["probability"] * item["frobenius_squared"] for item in law) == row["expected_frobenius_squared"]
+        lower = F(row["expected_frobenius"]["interval"][0])  # a certified lower bound, e.g. "7.3864e-1"
+        assert 0 <= lower and lower**2 <= row["expected_frobenius_squared"]
+    a3 = report["A3"]
+    if system.agents == 2:
+        assert a3["limit_expected_frobenius"] == 2 * a3["polarization"]
+    if system.ownership == "open" and system.graph_name == "complete":
+        assert a3["limit_expected_frobenius"] == 0 and report["A1"]["holds"] and report["A2"]["first_failure"] is None
