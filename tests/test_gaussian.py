@@ -194,3 +194,53 @@ def test_cli_absorb_gaussian(capsys):
     assert main(["simulate-chain", "--ownership", "gaussian", "--runs", "2000", "--json", "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["exact"] is None and out["chain_in_ci"] is True
+
+
+@pytest.mark.parametrize("kwargs", KERNEL_SYSTEMS[:3])
+def test_enclosure_contains_high_precision_values(kwargs):
+    from markovgmm.chain.gaussian import gaussian_kernel_enclosure
+
+    system = _system(**kwargs)
+    counts = local_states(system.memory, system.components)
+    lower, upper = gaussian_kernel_enclosure(system, counts, cells=2**14)
+    assert (lower <= upper).all() and (upper - lower).max() < 5e-3
+    pick = np.flatnonzero((counts > 0).sum(axis=1) >= 2)[:3]
+    high, _ = gaussian_kernel_mp(system, counts[pick], dps=20)
+    high = high.astype(float)
+    assert (lower[pick] <= high).all() and (high <= upper[pick]).all()
+    # Finer grids give nested-width (narrower) enclosures that still contain the value.
+    lower2, upper2 = gaussian_kernel_enclosure(system, counts[pick], cells=2**16)
+    assert (upper2 - lower2).max() < max((upper[pick] - lower[pick]).max() / 3, 1e-8)  # 1e-8: rounding margins
+    assert (lower2 <= high).all() and (high <= upper2).all()
+    # Exact zeros and ones stay exact.
+    zero = np.broadcast_to((counts == 0)[:, None, :], lower.shape)
+    assert (upper[zero] == 0).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, start",
+    [
+        (dict(agents=2, components=2, memory=4), ((2, 2), (2, 2))),
+        (dict(agents=2, components=3, memory=3, means=(0, 1, 3), schedule="async"), ((1, 1, 1), (2, 0, 1))),
+    ],
+)
+def test_certified_interval_contains_float_value(kwargs, start):
+    from markovgmm.chain.gaussian import gaussian_polarization_interval
+
+    system = System(ownership="gaussian", **kwargs)
+    chain = build_chain(system, exact=False)
+    value = absorption_probabilities(chain, chain.index(start)).polarization()
+    out = gaussian_polarization_interval(system, start, cells=2**15)
+    assert out["lower"] <= value <= out["upper"]
+    assert out["upper"] - out["lower"] < 2e-3
+    coarse = gaussian_polarization_interval(system, start, cells=2**10)
+    assert coarse["lower"] <= out["lower"] and out["upper"] <= coarse["upper"] + 1e-12
+
+
+def test_certified_path_needs_one_dimension():
+    from markovgmm.chain.gaussian import gaussian_kernel_enclosure, gaussian_polarization_interval
+
+    with pytest.raises(InputError, match="dimension 2"):
+        gaussian_kernel_enclosure(_system(components=3, memory=2, **PLANAR))
+    with pytest.raises(InputError, match="ownership"):
+        gaussian_polarization_interval(System(agents=2, components=2, memory=2), ((1, 1), (1, 1)))

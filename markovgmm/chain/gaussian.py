@@ -51,6 +51,7 @@ path, and a memory holding one label labels everything with it.
 
 from __future__ import annotations
 
+import contextvars
 import warnings
 from dataclasses import dataclass
 
@@ -64,6 +65,8 @@ __all__ = [
     "gaussian_kernel_mp",
     "GaussianKernel",
     "reduced_means",
+    "gaussian_kernel_enclosure",
+    "gaussian_polarization_interval",
 ]
 
 #: Largest number of quadrature nodes tried by :func:`gaussian_kernel`.
@@ -255,6 +258,9 @@ def gaussian_labelling_kernel(system, counts):
     Uses :func:`gaussian_kernel` with ``tol=1e-12`` and warns when the
     estimated error stays above ``1e-9`` within the node budget.
     """
+    override = _KERNEL_OVERRIDE.get()
+    if override is not None:  # a kernel bound, set by the certified path
+        return override
     result = gaussian_kernel(system, counts)
     if result.error > 1e-9:
         warnings.warn(
@@ -357,3 +363,234 @@ def gaussian_kernel_mp(system, counts, dps=30):
                     value, err = mpmath.quad(f, span, error=True)
                     kernel[c_index, k, j], error[c_index, k, j] = value, err + floor
     return kernel, error
+
+
+# ---- certified path --------------------------------------------------------------------------
+
+_KERNEL_OVERRIDE = contextvars.ContextVar("gaussian_kernel_override", default=None)
+
+#: Added to both ends of every enclosure: covers the float64 rounding of the
+#: posterior values (a few ulps each) and of the cell masses summed over at
+#: most ``2^20`` cells (``2^20 * 4e-16 < 5e-10``).
+ROUNDING_MARGIN = 1e-9
+
+
+def gaussian_kernel_enclosure(system, counts=None, cells=2**16, tail=9.0):
+    """Lower and upper bounds on every Gaussian kernel entry (1-D reduced integral).
+
+    Parameters
+    ----------
+    system : System
+    counts : (L, K) int array, optional
+        Memories (default: every local state, in rank order).
+    cells : int
+        Grid cells on ``[-tail, tail]``.
+    tail : float
+        Half-width of the grid; beyond it the kernel entry gets ``[0, Phi(-tail)]``
+        on each side.
+
+    Returns
+    -------
+    lower, upper : (L, K, K) float arrays
+
+    Notes
+    -----
+    Each posterior ``o_j(y)`` is log-concave in ``y`` (module notes), hence
+    unimodal: on any cell its minimum is at an end point, and on a cell not
+    containing the mode its maximum is too.  So ``P(k -> j) = int o_j
+    (eta_k + z) phi(z) dz`` lies between ``sum_i min(o_i, o_{i+1}) m_i`` and
+    ``sum_i max(o_i, o_{i+1}) m_i + (cells next to the largest grid values)
+    + 2 Phi(-tail)``, where ``m_i = Phi(z_{i+1}) - Phi(z_i)``.  The bounds are
+    then widened by :data:`ROUNDING_MARGIN` and clipped to ``[0, 1]``.  The
+    width is about ``(grid step) * E|d o_j / dz|``, so it shrinks like
+    ``1 / cells``.  Entries that are exactly 0 (zero weight) or 1 (a vertex
+    memory) are returned exactly.  Rigorous apart from the floating-point
+    evaluation of ``exp`` and ``Phi``, which the margin covers by a wide
+    factor.  Cost ``O(L K^2 cells)``.
+
+    Examples
+    --------
+    >>> from markovgmm.system import System
+    >>> s = System(agents=1, components=2, memory=2, ownership="gaussian")
+    >>> lo, hi = gaussian_kernel_enclosure(s, [[1, 1]], cells=2**12)
+    >>> bool(lo[0, 0, 0] <= 0.602027 <= hi[0, 0, 0]), bool(hi[0, 0, 0] - lo[0, 0, 0] < 1e-3)
+    (True, True)
+    """
+    from scipy.special import ndtr
+
+    counts = _counts_array(system, counts)
+    eta = reduced_means(system)
+    if eta.shape[1] != 1:
+        raise InputError(
+            f"gaussian_kernel_enclosure: the reduced integral has dimension {eta.shape[1]}; only 1 is supported "
+            "(means in one dimension or K=2)"
+        )
+    cells = int(cells)
+    if not 16 <= cells <= 2**20:
+        raise InputError(f"cells must be an integer from 16 to 2^20, got {cells}")
+    L, K = counts.shape
+    grid = np.linspace(-tail, tail, cells + 1)
+    mass = np.diff(ndtr(grid))
+    tail_mass = float(ndtr(-tail))
+    weights = counts / float(system.memory)
+    with np.errstate(divide="ignore"):
+        logw = np.log(weights)
+    lower = np.zeros((L, K, K))
+    upper = np.zeros((L, K, K))
+    chunk = max(1, 2_000_000 // (K * (cells + 1)))
+    for k in range(K):
+        y = eta[k, 0] + grid
+        sq = -0.5 * (y[None, :] - eta[:, 0, None]) ** 2  # (K, n+1)
+        for lo in range(0, L, chunk):
+            logits = logw[lo : lo + chunk, :, None] + sq[None]
+            logits -= logits.max(axis=1, keepdims=True)
+            post = np.exp(logits)
+            post /= post.sum(axis=1, keepdims=True)  # (l, K, n+1)
+            left, right = post[..., :-1], post[..., 1:]
+            low_cell, high_cell = np.minimum(left, right), np.maximum(left, right)
+            top = post.max(axis=2, keepdims=True)
+            near = post >= top - 1e-12  # grid points near the maximum: the mode lies next to them
+            mode_cell = near[..., :-1] | near[..., 1:]
+            high_cell = np.where(mode_cell, 1.0, high_cell)
+            lower[lo : lo + chunk, k, :] = low_cell @ mass
+            upper[lo : lo + chunk, k, :] = high_cell @ mass + 2 * tail_mass
+    lower = np.clip(lower - ROUNDING_MARGIN, 0.0, 1.0)
+    upper = np.clip(upper + ROUNDING_MARGIN, 0.0, 1.0)
+    zero = np.broadcast_to((counts == 0)[:, None, :], lower.shape)
+    lower[zero], upper[zero] = 0.0, 0.0
+    vertex = counts.max(axis=1) == system.memory
+    for c_index in np.flatnonzero(vertex):
+        held = int(counts[c_index].argmax())
+        lower[c_index, :, held], upper[c_index, :, held] = 1.0, 1.0
+    return lower, upper
+
+
+def _chain_with_kernel(system, kernel):
+    """Float chain of ``system`` whose labelling kernel is ``kernel`` (L, K, K),
+    not necessarily stochastic (a bound).  The agent law is a polynomial with
+    nonnegative coefficients in ``p = q O`` (MODEL.md 2, steps 3-4), so a
+    kernel that bounds ``O`` entrywise from below (above) gives transition
+    entries that bound the true ones from below (above)."""
+    from .build import build_chain
+
+    token = _KERNEL_OVERRIDE.set(kernel)
+    try:
+        return build_chain(system, exact=False)
+    finally:
+        _KERNEL_OVERRIDE.reset(token)
+
+
+def _box_extreme(indptr, cols, low, slack_cap, values, budget, maximise):
+    """``sum_t P(s, t) values(t)`` minimised (or maximised) per row over
+    ``low <= P <= low + slack_cap``, ``sum_t P(s, t) = 1``: start from ``low``
+    and pour the remaining mass ``budget`` into the successors in increasing
+    (decreasing) order of value."""
+    n = len(indptr) - 1
+    rows = np.repeat(np.arange(n), np.diff(indptr))
+    key = -values[cols] if maximise else values[cols]
+    order = np.lexsort((key, rows))
+    cap = slack_cap[order]
+    before = np.cumsum(cap) - cap
+    before -= np.repeat(before[indptr[:-1]], np.diff(indptr)) if len(before) else 0
+    poured = np.clip(budget[rows[order]] - before, 0.0, cap)
+    extra = np.zeros(len(cols))
+    extra[order] = poured
+    return np.bincount(rows, weights=(low + extra) * values[cols], minlength=n)
+
+
+def gaussian_polarization_interval(system, start, cells=2**16, tol=1e-6, max_iterations=100_000):
+    """A certified interval for P(polarisation) under ``gaussian`` ownership.
+
+    Parameters
+    ----------
+    system : System
+        With ``ownership="gaussian"`` and a one-dimensional reduced integral
+        (means in one dimension, or ``K = 2``).
+    start : sequence of count vectors
+    cells : int
+        Grid cells of :func:`gaussian_kernel_enclosure`.
+    tol : float
+        Stop when the interval is narrower than ``tol`` (or the iterates stall).
+    max_iterations : int
+
+    Returns
+    -------
+    dict
+        ``lower``, ``upper``, ``iterations``, ``kernel_width`` (largest width
+        of a kernel enclosure), ``states`` (reachable states).
+
+    Notes
+    -----
+    The kernel enclosure gives entrywise bounds ``P_lo <= P <= P_hi`` on the
+    transition matrix (see :func:`_chain_with_kernel`).  Interval value
+    iteration over this box (an interval Markov chain; the adversary picks
+    any row in the box with sum 1, each step):
+    ``l_{t+1}(s) = min_P sum_t P(s,t) l_t(t)`` from ``l_0 = 1_polarised`` is
+    the least probability of being absorbed polarised within ``t`` steps, a
+    lower bound for the true chain at every ``t``;
+    ``u_{t+1}(s) = max_P sum_t P(s,t) u_t(t)`` from ``u_0 = 1`` off the
+    consensus states is the largest probability of being polarised or still
+    transient at ``t``, an upper bound at every ``t``.  Closed classes are
+    the all-vertex states (vertex memories are frozen), whose rows are exact.
+    The result is widened by ``iterations * 1e-15`` for float rounding.
+    MODEL.md 2-3.
+
+    Examples
+    --------
+    >>> from markovgmm.system import System
+    >>> s = System(agents=2, components=2, memory=2, ownership="gaussian")
+    >>> out = gaussian_polarization_interval(s, ((1, 1), (1, 1)), cells=2**12, tol=1e-3)
+    >>> bool(out["lower"] <= out["upper"] < out["lower"] + 1e-2)
+    True
+    """
+    from ..analysis.absorption import reachable_states
+    from .states import local_states
+
+    if system.ownership != "gaussian":
+        raise InputError(f"ownership must be gaussian for this interval, got {system.ownership!r}")
+    counts = local_states(system.memory, system.components)
+    lower_kernel, upper_kernel = gaussian_kernel_enclosure(system, counts, cells=cells)
+    hi_chain = _chain_with_kernel(system, upper_kernel)
+    lo_chain = _chain_with_kernel(system, lower_kernel)
+    start_index = hi_chain.index(start)
+    reach = reachable_states(hi_chain, start_index)
+    position = np.full(hi_chain.n_states, -1)
+    position[reach] = np.arange(len(reach))
+    P_hi = hi_chain.matrix()[reach][:, reach].tocsr()
+    P_hi.sort_indices()
+    P_lo = lo_chain.matrix()[reach][:, reach].tocsr()
+    # lower entries on the upper pattern (the lower chain may miss entries that rounded to 0)
+    low = np.asarray(P_lo[P_hi.nonzero()]).ravel() if P_hi.nnz else np.zeros(0)
+    rows_hi, cols_hi = P_hi.nonzero()
+    order = np.lexsort((cols_hi, rows_hi))
+    low = low[order]
+    high = P_hi.data
+    low = np.minimum(low, high)
+    budget = 1.0 - np.bincount(np.repeat(np.arange(len(reach)), np.diff(P_hi.indptr)), weights=low, minlength=len(reach))
+    budget = np.maximum(budget, 0.0)
+    labels = hi_chain.vertex_labels()[reach]
+    all_vertex = (labels >= 0).all(axis=1)
+    polarised = all_vertex & (labels.min(axis=1) != labels.max(axis=1))
+    consensus = all_vertex & ~polarised
+    l_values = polarised.astype(float)
+    u_values = (~consensus).astype(float)
+    s = position[start_index]
+    iterations = 0
+    while iterations < max_iterations and u_values[s] - l_values[s] > tol:
+        new_l = _box_extreme(P_hi.indptr, P_hi.indices, low, high - low, l_values, budget, maximise=False)
+        new_u = _box_extreme(P_hi.indptr, P_hi.indices, low, high - low, u_values, budget, maximise=True)
+        new_l = np.where(all_vertex, l_values, np.maximum(new_l, l_values))
+        new_u = np.where(all_vertex, u_values, np.minimum(new_u, u_values))
+        iterations += 1
+        stalled = float(np.abs(new_l - l_values).max() + np.abs(new_u - u_values).max()) < 1e-16
+        l_values, u_values = new_l, new_u
+        if stalled:
+            break
+    slack = iterations * 1e-15
+    return {
+        "lower": max(0.0, float(l_values[s]) - slack),
+        "upper": min(1.0, float(u_values[s]) + slack),
+        "iterations": iterations,
+        "kernel_width": float((upper_kernel - lower_kernel).max()),
+        "states": int(len(reach)),
+    }
