@@ -9,6 +9,8 @@ from itertools import permutations
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from markovgmm.analysis.absorption import absorption_probabilities
 from markovgmm.chain.build import build_chain
@@ -185,3 +187,25 @@ def test_too_large_message_names_size_and_suggests_lumping():
     assert "194,481 states" in message and "GiB" in message and "--lump on" in message and "10,626 orbits" in message
     with pytest.raises(TooLargeError, match="10,626 orbits"):
         build_chain(system, exact=False, memory_limit=10**6, lump=True)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    m=st.integers(2, 4),
+    edges=st.sets(st.tuples(st.integers(0, 3), st.integers(0, 3)), max_size=6),
+    schedule=st.sampled_from(["sync", "async"]),
+    seed=st.integers(0, 10**6),
+)
+def test_random_graphs_group_and_lumped_results(m, edges, schedule, seed):
+    graph = nx.empty_graph(m)
+    graph.add_edges_from((u, v) for u, v in edges if u < m and v < m and u != v)
+    system = System(agents=m, components=2, memory=2, graph=graph, schedule=schedule)
+    group = agent_group(system)
+    assert sorted(map(tuple, group.permutations.tolist())) == brute_force_group(system)
+    full, lumped = build_chain(system), build_chain(system, lump=True)
+    rng = np.random.default_rng(seed)
+    start = tuple((int(a), 2 - int(a)) for a in rng.integers(0, 3, size=m))
+    rf = absorption_probabilities(full, full.index(start))
+    rl = absorption_probabilities(lumped, lumped.index(start))
+    assert rf.polarization() == rl.polarization() and rf.consensus_by_component() == rl.consensus_by_component()
+    assert rf.expected_steps == rl.expected_steps
