@@ -39,11 +39,17 @@ Methods.
   derivative ``eta_j - E_o[eta]`` decreases, since ``d/dy E_o[eta] =
   Var_o(eta) >= 0``), hence unimodal, so on a grid cell where it is monotone
   its values lie between its end values; the cells next to the grid maximum
-  get the upper value 1, and the two tails beyond ``+-T`` get ``[0, 1]``.
-  Cell masses ``Phi(z_{i+1}) - Phi(z_i)`` and the values at the grid points
-  are computed with mpmath at ``dps`` digits and widened by ``10^(5-dps)``,
-  which dominates their rounding errors: the enclosure is rigorous up to
-  that stated margin on mpmath's elementary functions.
+  get the upper value 1, and the two tails beyond ``+-T`` (``T = 9``) get
+  ``[0, Phi(-T)]`` each.  Values and cell masses ``Phi(z_{i+1}) - Phi(z_i)``
+  are computed in float64 and the bounds widened by ``ROUNDING_MARGIN =
+  1e-9``, far above the accumulated rounding: rigorous up to the accuracy of
+  float64 ``exp`` and ``ndtr`` (a few ulps), not a formal interval
+  arithmetic proof.  The width shrinks like ``1 / cells``.
+* :func:`gaussian_polarization_interval`: a certified interval for
+  P(polarisation): the enclosure bounds every transition probability (the
+  agent law is a polynomial with nonnegative coefficients in ``p = q O``),
+  and interval value iteration over that box of chains gives a lower and an
+  upper bound that are valid after any number of iterations.
 
 Zero-weight components own nothing (``o_j = 0`` when ``w_j = 0``) on every
 path, and a memory holding one label labels everything with it.
@@ -560,13 +566,11 @@ def gaussian_polarization_interval(system, start, cells=2**16, tol=1e-6, max_ite
     P_hi.sort_indices()
     P_lo = lo_chain.matrix()[reach][:, reach].tocsr()
     # lower entries on the upper pattern (the lower chain may miss entries that rounded to 0)
-    low = np.asarray(P_lo[P_hi.nonzero()]).ravel() if P_hi.nnz else np.zeros(0)
-    rows_hi, cols_hi = P_hi.nonzero()
-    order = np.lexsort((cols_hi, rows_hi))
-    low = low[order]
+    rows_hi = np.repeat(np.arange(len(reach)), np.diff(P_hi.indptr))
+    low = np.asarray(P_lo[rows_hi, P_hi.indices]).ravel() if P_hi.nnz else np.zeros(0)
     high = P_hi.data
     low = np.minimum(low, high)
-    budget = 1.0 - np.bincount(np.repeat(np.arange(len(reach)), np.diff(P_hi.indptr)), weights=low, minlength=len(reach))
+    budget = 1.0 - np.bincount(rows_hi, weights=low, minlength=len(reach))
     budget = np.maximum(budget, 0.0)
     labels = hi_chain.vertex_labels()[reach]
     all_vertex = (labels >= 0).all(axis=1)
