@@ -45,7 +45,6 @@ done.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from math import lcm, sqrt
 
 import numpy as np
