@@ -244,3 +244,17 @@ def test_certified_path_needs_one_dimension():
         gaussian_kernel_enclosure(_system(components=3, memory=2, **PLANAR))
     with pytest.raises(InputError, match="ownership"):
         gaussian_polarization_interval(System(agents=2, components=2, memory=2), ((1, 1), (1, 1)))
+
+
+def test_closed_classes_are_the_all_vertex_states():
+    """What the chain Monte Carlo relies on: under gaussian ownership the closed
+    classes are exactly the all-vertex states, each a single absorbing state."""
+    from markovgmm.analysis.classes import closed_classes
+
+    for kwargs in (dict(agents=2, components=3, memory=3, means=(0, 1, 3)), dict(agents=3, components=2, memory=3, graph="path")):
+        system = System(ownership="gaussian", **kwargs)
+        chain = build_chain(system, exact=False)
+        structure = closed_classes(chain)
+        all_vertex = (chain.vertex_labels() >= 0).all(axis=1)
+        assert set(np.flatnonzero(structure.class_of >= 0)) == set(np.flatnonzero(all_vertex))
+        assert all(len(c.states) == 1 and c.kind in ("consensus", "polarised") for c in structure.classes)
