@@ -243,10 +243,10 @@ class _ExactSystem:
             rho = max((abs(v) for v in R), default=0)
             if rho == 0 or solves >= max_refinements:
                 return X, E, R, solves, False
-            # stagnation: less than 4 bits gained over the last correction
-            if previous is not None and rho.bit_length() - E > previous - 4:
+            # stagnation: the last correction did not decrease max|r| = rho / (d 2^E) at all
+            if previous is not None and rho << previous[1] >= previous[0] << E:
                 return X, E, R, solves, False
-            previous = rho.bit_length() - E
+            previous = (rho, E)
             # float residual scaled to magnitude ~1: r = R / (d 2^E) = r_scaled * 2^-s
             s = E + self.d.bit_length() - rho.bit_length()
             den_shift = E - s
