@@ -9,10 +9,12 @@ from ..numbers import fraction_str
 from ..progress import progress_bar
 from ._options import add_chain_options, print_json, start_from_args, system_from_args
 
-__all__ = ["register", "run", "EXACT_STATE_LIMIT"]
+__all__ = ["register", "run", "chain_value", "EXACT_STATE_LIMIT", "FLOAT_STATE_LIMIT"]
 
 #: Largest chain (states) whose exact P(polarisation) is computed for comparison.
-EXACT_STATE_LIMIT = 5000
+EXACT_STATE_LIMIT = 1500
+#: Largest chain (states) whose float P(polarisation) is computed for comparison.
+FLOAT_STATE_LIMIT = 20_000
 
 
 def register(subparsers):
@@ -38,18 +40,22 @@ def register(subparsers):
 
 
 def chain_value(system, start_state):
-    """P(polarisation) from the chain itself when it has at most
-    :data:`EXACT_STATE_LIMIT` states: ``(exact Fraction or None, float or None)``.
-    Under ``gaussian`` only the float (quadrature) value exists."""
-    if system.n_states > EXACT_STATE_LIMIT:
+    """P(polarisation) from the chain itself: ``(exact Fraction or None, float or None)``.
+
+    Exact when the probabilities are rational and the chain has at most
+    :data:`EXACT_STATE_LIMIT` states; float (also under ``gaussian``, on the
+    quadrature kernel) up to :data:`FLOAT_STATE_LIMIT` states; else neither.
+    """
+    if system.n_states > FLOAT_STATE_LIMIT:
         return None, None
     from ..analysis.absorption import absorption_probabilities
     from ..chain.build import build_chain
 
-    chain = build_chain(system, exact=system.exact_supported)
+    exact = system.exact_supported and system.n_states <= EXACT_STATE_LIMIT
+    chain = build_chain(system, exact=exact)
     value = absorption_probabilities(chain, chain.index(start_state)).polarization()
     if chain.exact:
-        return Fraction(value), float(value)
+        return value, float(value)
     return None, float(value)
 
 
@@ -103,5 +109,6 @@ def run(args):
         print(f"exact P(polarisation)  {float(exact):.12g}  [{fraction_str(exact)}]  {verdict} the interval")
     elif value is not None:
         verdict = "inside" if report["chain_in_ci"] else "OUTSIDE"
-        print(f"chain P(polarisation)  {value:.12g} (quadrature kernel, float)  {verdict} the interval")
+        kind = "quadrature kernel, float" if system.ownership == "gaussian" else "float chain"
+        print(f"chain P(polarisation)  {value:.12g} ({kind})  {verdict} the interval")
     return 0
