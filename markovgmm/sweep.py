@@ -620,7 +620,7 @@ def run_sweep(config, out, scheduler=None, workers=2, quiet=False, processes=Tru
                     threads_per_worker=1,
                     processes=processes,
                     dashboard_address=":0",  # any free port: never clash with another cluster's 8787
-                    silence_logs=logging.ERROR,
+                    silence_logs=logging.CRITICAL,  # failures are reported once, by run_sweep
                 )
                 client = own_client = Client(own_cluster)
         limit = _memory_limit(config, client, workers)
