@@ -1,0 +1,166 @@
+"""Check certified_enclosure.md (exits non-zero on failure).
+
+1. Claim 1: for random absorbing chains, A = I - Q has A^{-1} >= 0 and
+   A^{-1} = sum_k Q^k (sympy, exact rationals; the tail Q^k -> 0).
+2. Claims 2-3: for random (also deliberately wrong) x and z, the vectors
+   x +- delta z bracket x* exactly, and max(x - delta z, 0) too.
+3. Claim 4: the integer identities d 2^E (b - A x) = 2^E B - d X + V X and
+   d 2^F A z = d Z - V Z, and the exact residual update, on random dyadics.
+4. The code path: certified_absorption contains the exact value on small
+   chains of MODEL.md 2, and the MODEL.md 4 closed form at N = 30 (~1e-17).
+"""
+
+import random
+import sys
+from fractions import Fraction
+from math import comb
+
+import sympy as sp
+
+failures = []
+
+
+def check(condition, message):
+    print(("ok   " if condition else "FAIL ") + message)
+    if not condition:
+        failures.append(message)
+
+
+rng = random.Random(20261125)
+
+
+def random_absorbing(n_transient, n_closed, denominator):
+    """Integer numerators V (transient x transient) and B (transient x closed) over d, rows summing to d,
+    with every transient state reaching a closed one (state t can always exit or move to t+1)."""
+    V, B = [], []
+    for t in range(n_transient):
+        weights = [rng.randrange(0, 4) for _ in range(n_transient + n_closed)]
+        if t == n_transient - 1 or rng.random() < 0.3:
+            weights[n_transient + rng.randrange(n_closed)] += 1  # an exit
+        else:
+            weights[t + 1] += 1  # a path onwards
+        total = sum(weights)
+        scale = denominator // total
+        row = [w * scale for w in weights]
+        row[t] += denominator - sum(row)  # the rest as a self-loop (keeps rows summing to d)
+        V.append(row[:n_transient])
+        B.append(row[n_transient:])
+    return V, B
+
+
+# 1. Claim 1 ---------------------------------------------------------------
+ok_inverse, ok_series = True, True
+for trial in range(6):
+    n = rng.randrange(2, 6)
+    d = 60
+    V, B = random_absorbing(n, 2, d)
+    Q = sp.Matrix(n, n, lambda i, j: sp.Rational(V[i][j], d))
+    A = sp.eye(n) - Q
+    Ainv = A.inv()
+    ok_inverse &= all(x >= 0 for x in Ainv)
+    partial, power = sp.zeros(n, n), sp.eye(n)
+    for _ in range(400):
+        partial += power
+        power = power * Q
+    ok_series &= max(abs(x) for x in (Ainv - partial)) < sp.Rational(1, 10**6) and all(x >= 0 for x in Ainv - partial)
+check(ok_inverse, "Claim 1: (I - Q)^{-1} >= 0 entrywise on 6 random absorbing chains (sympy, exact)")
+check(ok_series, "Claim 1: (I - Q)^{-1} - sum_{k<400} Q^k is >= 0 and < 1e-6 (the Neumann series)")
+
+
+# 2. Claims 2-3 -------------------------------------------------------------
+def solve_exact(V, b, d):
+    n = len(V)
+    A = sp.Matrix(n, n, lambda i, j: (1 if i == j else 0) - sp.Rational(V[i][j], d))
+    x = A.LUsolve(sp.Matrix(b))
+    return [Fraction(int(sp.fraction(v)[0]), int(sp.fraction(v)[1])) for v in x]
+
+
+def apply_A(V, d, x):
+    return [x[i] - sum(Fraction(V[i][j], d) * x[j] for j in range(len(x))) for i in range(len(x))]
+
+
+ok_bracket, ok_clamped, ok_z = True, True, True
+certified = 0
+for trial in range(40):
+    n = rng.randrange(2, 7)
+    d = 2**rng.randrange(6, 10) * 3**rng.randrange(0, 3)  # d > largest weight total, so every exit survives
+    V, B = random_absorbing(n, 2, d)
+    b = [Fraction(row[0], d) for row in B]
+    x_star = solve_exact(V, b, d)
+    # an approximate x (possibly bad), and z: the expected time, perturbed
+    x = [v + Fraction(rng.randrange(-1000, 1000), 10 ** rng.randrange(2, 8)) for v in x_star]
+    t_star = solve_exact(V, [Fraction(1)] * n, d)
+    z = [v * Fraction(rng.randrange(80, 120), 100) for v in t_star]
+    Az = apply_A(V, d, z)
+    mu = min(Az)
+    if mu <= 0:
+        continue  # the certificate needs A z > 0; the code refines z until it holds
+    r = [bi - ai for bi, ai in zip(b, apply_A(V, d, x))]
+    delta = max(abs(v) for v in r) / mu
+    upper = [xi + delta * zi for xi, zi in zip(x, z)]
+    lower = [xi - delta * zi for xi, zi in zip(x, z)]
+    ok_bracket &= all(lo <= v <= hi for lo, v, hi in zip(lower, x_star, upper))
+    ok_bracket &= all(u >= bb for u, bb in zip(apply_A(V, d, upper), b)) and all(l <= bb for l, bb in zip(apply_A(V, d, lower), b))
+    clamped = [max(v, Fraction(0)) for v in lower]
+    ok_clamped &= all(c <= v for c, v in zip(clamped, x_star)) and all(a <= bb for a, bb in zip(apply_A(V, d, clamped), b))
+    ok_z &= all(v >= 0 for v in z)
+    certified += 1
+check(certified >= 10, f"Claims 2-3: {certified} of 40 random (x, z) pairs had A z > 0 and were checked")
+check(ok_bracket, "Claims 2-3: x - delta z <= x* <= x + delta z, and A(x +- delta z) vs b, on those random chains with wrong x, z")
+check(ok_clamped, "Claim 3: max(x - delta z, 0) is a sub-solution and below x*")
+check(ok_z, "Claim 3: A z > 0 implies z >= 0")
+
+# 3. Claim 4 --------------------------------------------------------------------
+ok_identity, ok_update = True, True
+for trial in range(30):
+    n = rng.randrange(2, 6)
+    d = rng.choice([48, 110592000000, 3 * 2**40])
+    V, B = random_absorbing(n, 1, d)
+    Bnum = [row[0] for row in B]
+    E = rng.randrange(0, 120)
+    X = [rng.randrange(-(2**E) - 5, 2**E + 5) for _ in range(n)]
+    x = [Fraction(v, 2**E) for v in X]
+    r = [Fraction(bv, d) - av for bv, av in zip(Bnum, apply_A(V, d, x))]
+    R = [2**E * Bnum[i] - d * X[i] + sum(V[i][j] * X[j] for j in range(n)) for i in range(n)]
+    ok_identity &= all(Fraction(Ri, d * 2**E) == ri for Ri, ri in zip(R, r))
+    # exact update with a correction C / 2^F
+    F = rng.randrange(0, 200)
+    C = [rng.randrange(-(2**52), 2**52) for _ in range(n)]
+    E2 = max(E, F)
+    dAc = [d * C[i] - sum(V[i][j] * C[j] for j in range(n)) for i in range(n)]
+    ok_identity &= all(Fraction(v, d * 2**F) == a for v, a in zip(dAc, apply_A(V, d, [Fraction(c, 2**F) for c in C])))
+    R2 = [R[i] * 2 ** (E2 - E) - dAc[i] * 2 ** (E2 - F) for i in range(n)]
+    x2 = [xi + Fraction(c, 2**F) for xi, c in zip(x, C)]
+    r2 = [Fraction(bv, d) - av for bv, av in zip(Bnum, apply_A(V, d, x2))]
+    ok_update &= all(Fraction(Ri, d * 2**E2) == ri for Ri, ri in zip(R2, r2))
+check(ok_identity, "Claim 4: d 2^E (b - A x) = 2^E B - d X + V X and d 2^F A c = d C - V C (30 random dyadic cases)")
+check(ok_update, "Claim 4: the exact residual update R' = 2^(E'-E) R - 2^(E'-F) (dC - VC) equals d 2^E' (b - A x')")
+
+# 4. The code path -------------------------------------------------------------
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+from markovgmm import System, build_chain  # noqa: E402
+from markovgmm.analysis.absorption import absorption_probabilities  # noqa: E402
+from markovgmm.analysis.certified import certified_absorption  # noqa: E402
+
+ok_code = True
+for params, start in [
+    (dict(agents=2, components=2, memory=4), ((2, 2), (2, 2))),
+    (dict(agents=3, components=2, memory=4, graph="path", schedule="async"), ((1, 3), (2, 2), (3, 1))),
+    (dict(agents=2, components=3, memory=3), ((1, 1, 1), (2, 1, 0))),
+]:
+    chain = build_chain(System(**params))
+    exact = absorption_probabilities(chain, chain.index(start)).polarization()
+    box = certified_absorption(chain, start)
+    ok_code &= box.lower <= exact <= box.upper and box.relative_width < 1e-12
+check(ok_code, "code: certified_absorption contains the exact P(polarisation) on three small chains, width < 1e-12")
+N = 30
+chain = build_chain(System(agents=2, components=2, memory=N))
+exact = sum(Fraction(1, comb(N + k, k)) for k in range(N - 1, N)) / sum(Fraction(1, comb(N + k, k)) for k in range(N))
+box = certified_absorption(chain, ((N, 0), (N - 1, 1)))
+check(box.lower <= exact <= box.upper and box.relative_width < 1e-12,
+      f"code: MODEL.md 4 closed form {float(exact):.3e} (N = 30) inside the interval, relative width {box.relative_width:.1e}")
+
+if failures:
+    print(f"{len(failures)} check(s) failed")
+    sys.exit(1)
+print("all checks passed")
