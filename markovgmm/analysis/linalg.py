@@ -459,7 +459,11 @@ def _lift(apply_inverse, p, rows, cols, values, n, B, scale, max_steps):
     small = False
     digits = []
     checkpoint, previous = 4, None
+    # Probe entries: per column the row with the largest right-hand side and three random rows;
+    # a full candidate is only built once every probe reconstructs.
+    rng = np.random.default_rng(0)
     probes = [(int(np.argmax(np.abs(B[:, j]))), j) for j in range(c)] if n else []
+    probes += [(int(i), j) for j in range(c) for i in rng.integers(0, n, size=3)] if n else []
     probe_values, power = [0] * len(probes), 1
     steps = 0
     while True:
@@ -511,38 +515,56 @@ def _candidate(digits, p, M, den, unscale):
     entries of ``den * X mod M`` (symmetric residues) must be at most
     ``sqrt(M/2)``; an entry that is not gets its own reconstruction, whose
     denominator multiplies ``den``, and only the entries that failed are
-    checked again.  A final pass checks every entry with the final ``den``.
-    Long products and remainders run in flint ``fmpz`` (GMP, subquadratic).
+    checked again.  Columns done with an older ``den`` are redone at the end.
+    ``unscale`` is folded into the scalar ``den * unscale mod M``, so each
+    entry costs one long product and one remainder per pass, in flint
+    ``fmpz`` (GMP, subquadratic).
     """
     import flint
 
     M_ = flint.fmpz(M)
-    X = (_combine_digits(digits, p) * flint.fmpz(unscale)) % M_
+    Z_all = _combine_digits(digits, p)
     bound = flint.fmpz(isqrt(M // 2))
     upper = M_ - bound
 
     def too_big(values):
         return np.array([bound < z < upper for z in values.tolist()], dtype=bool)
 
-    for j in range(X.shape[1]):
-        pending = np.arange(X.shape[0])
+    columns, used = [], []
+    for j in range(Z_all.shape[1]):
+        factor = flint.fmpz(den * unscale % M)
+        column = (Z_all[:, j] * factor) % M_
+        start_den = den
+        pending = np.arange(len(column))
         for _ in range(32):
-            Z = (X[pending, j] * flint.fmpz(den)) % M_
-            bad = too_big(Z)
+            bad = too_big(column[pending])
             if not bad.any():
                 break
             pending = pending[bad]
-            found = rational_reconstruction(int(Z[bad][0]), M)
+            found = rational_reconstruction(int(column[pending[0]]), M)
             if found is None or found[1] == 1:
                 return None
             den *= found[1]
+            factor = flint.fmpz(den * unscale % M)
+            column[pending] = (Z_all[pending, j] * factor) % M_
         else:
             return None
-    Z = (X * flint.fmpz(den)) % M_
-    if too_big(Z.ravel()).any():
-        return None
+        if den != start_den:  # entries checked earlier in this column used an older den
+            column = (Z_all[:, j] * factor) % M_
+            if too_big(column).any():
+                return None
+        columns.append(column)
+        used.append(den)
+    factor = flint.fmpz(den * unscale % M)
+    for j in range(len(columns)):
+        if used[j] != den:
+            columns[j] = (Z_all[:, j] * factor) % M_
+            if too_big(columns[j]).any():
+                return None
     half = M_ // 2
-    out = np.array([int(z - M_) if z > half else int(z) for z in Z.ravel().tolist()], dtype=object).reshape(Z.shape)
+    out = np.empty(Z_all.shape, dtype=object)
+    for j, column in enumerate(columns):
+        out[:, j] = [int(z - M_) if z > half else int(z) for z in column.tolist()]
     return out, den
 
 
