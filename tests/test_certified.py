@@ -232,3 +232,32 @@ def test_cli_certified_human(capsys):
     assert main(["absorb", "-m", "2", "-N", "4", "--certified", "--quiet", "--lump", "off"]) == 0
     text = capsys.readouterr().out
     assert "P(polarisation)       [8.57393936494967" in text and "relative width" in text
+
+
+def test_exact_products_agree_with_python_integers():
+    """Both exact kernels (int64 limbs, Python integers) give V @ C exactly."""
+    from markovgmm.analysis.certified import _ExactSystem
+
+    chain = build_chain(System(agents=3, components=2, memory=6))
+    transient = closed_classes(chain).transient
+    system = _ExactSystem(chain, transient)
+    assert system.limb_bits >= 8
+    rows, cols, vals = system.rows.tolist(), system.cols.tolist(), system.vals.tolist()
+    rng = np.random.default_rng(3)
+    for bits in (3, 40, 62):
+        C = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), size=system.n, dtype=np.int64)
+        expected = [0] * system.n
+        for r, c, v in zip(rows, cols, vals):
+            expected[r] += int(v) * int(C[c])
+        assert system.product_by_limbs(C).tolist() == expected
+        assert system.product_by_objects(C).tolist() == expected
+
+
+def test_too_large_stops_early(monkeypatch):
+    import markovgmm.analysis.certified as certified
+    from markovgmm.errors import TooLargeError
+
+    monkeypatch.setattr(certified, "MAX_LU_STATES", 10)
+    chain = build_chain(System(agents=2, components=2, memory=4))
+    with pytest.raises(TooLargeError, match="21 transient states.*lump"):
+        certified_absorption(chain, ((2, 2), (2, 2)))

@@ -36,7 +36,7 @@ from math import ceil, log2
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import InputError
+from ..errors import InputError, TooLargeError
 from ..numbers import fraction_str
 from .absorption import reachable_states
 from .classes import closed_classes
@@ -50,7 +50,12 @@ __all__ = [
     "decimal_bounds",
     "direct_solver",
     "default_solver",
+    "MAX_LU_STATES",
 ]
+
+#: Largest transient set the certified path factorises (a sparse LU's fill grows
+#: faster than the state count: 68,913 unlumped m=3, N=40 states take ~1 GB).
+MAX_LU_STATES = 120_000
 
 #: Bits kept of each float64 correction (a float64 has 53).
 _CORRECTION_BITS = 52
@@ -196,33 +201,38 @@ class _ExactSystem:
         if vals.dtype != object and len(vals):
             value_bits = int(np.abs(vals).max()).bit_length()
             self.limb_bits = 62 - value_bits - ceil(log2(longest + 1))
+        self.rows, self.cols, self.vals = rows, cols, vals
+        self.heads = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.zeros(0, np.int64)
         if self.limb_bits >= 8:
             self.V = sp.csr_matrix((vals.astype(np.int64), (rows, cols)), shape=(n, n))
-        else:
-            self.rows, self.cols, self.vals = rows, cols, np.array([int(v) for v in vals], dtype=object)
-            self.heads = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.zeros(0, np.int64)
         dense_vals = np.array([float(Fraction(int(v), self.d)) for v in vals]) if vals.dtype == object else vals / float(self.d)
         self.A = sp.identity(n, format="csr") - sp.csr_matrix((dense_vals, (rows, cols)), shape=(n, n))
 
     def product(self, C):
         """Exact ``V @ C`` (object array of Python ints) for an int64 vector ``C``."""
+        return self.product_by_limbs(C) if self.limb_bits >= 8 else self.product_by_objects(C)
+
+    def product_by_limbs(self, C):
+        """``V @ C`` from int64 sparse products of ``limb_bits``-bit limbs of ``C``."""
         out = np.zeros(self.n, dtype=object)
-        if self.limb_bits >= 8:
-            mask = (1 << self.limb_bits) - 1
-            rest = C.copy()
-            shift = 0
-            while True:
-                last = bool(np.all((rest >= -mask) & (rest <= mask)))
-                limb = rest if last else (rest & mask)
-                part = (self.V @ limb).astype(object)
-                out = out + part * (1 << shift)
-                if last:
-                    break
-                rest = rest >> self.limb_bits
-                shift += self.limb_bits
-            return out
+        mask = (1 << self.limb_bits) - 1
+        rest = np.asarray(C, dtype=np.int64).copy()
+        shift = 0
+        while True:
+            last = bool(np.all((rest >= -mask) & (rest <= mask)))
+            limb = rest if last else (rest & mask)
+            out = out + (self.V @ limb).astype(object) * (1 << shift)
+            if last:
+                return out
+            rest = rest >> self.limb_bits
+            shift += self.limb_bits
+
+    def product_by_objects(self, C):
+        """``V @ C`` with Python-integer products over the nonzeros (any size)."""
+        out = np.zeros(self.n, dtype=object)
         if len(self.rows):
-            products = self.vals * C.astype(object)[self.cols]
+            values = np.array([int(v) for v in self.vals.tolist()], dtype=object)
+            products = values * np.array([int(c) for c in C], dtype=object)[self.cols]
             out[self.rows[self.heads]] = np.add.reduceat(products, self.heads)
         return out
 
@@ -314,6 +324,11 @@ class _Certifier:
     def _prepare(self):
         if self._system is not None:
             return
+        if len(self.transient) > MAX_LU_STATES:
+            raise TooLargeError(
+                f"certified: {len(self.transient):,} transient states exceed the {MAX_LU_STATES:,} the certified path "
+                "factorises (sparse LU fill: ~1 GB already at 69k states); use the lumped chain (lump=True, --lump on)"
+            )
         system = _ExactSystem(self.chain, self.transient)
         self.solve = self.float_solver(system.A.tocsc())
         self.position = int(np.searchsorted(self.transient, self.start))
@@ -420,9 +435,13 @@ def certified_absorption(chain, start, target="polarised", rtol=1e-12, max_refin
     return _Certifier(chain, start, float_solver, max_refinements).interval(target, rtol)
 
 
-def certified_absorb(chain, start, rtol=1e-12, max_refinements=12, float_solver=None, digits=17):
+def certified_absorb(chain, start, rtol=1e-12, max_refinements=12, float_solver=None, digits=17, progress=None):
     """Certified intervals for P(polarisation), P(consensus), P(consensus on k)
     and P(other) from one start, sharing one factorisation.
+
+    Parameters are those of :func:`certified_absorption`, plus ``digits``
+    (significant digits of the outward decimal strings) and ``progress``
+    (called with the number of targets finished, out of ``K + 3``).
 
     Returns
     -------
@@ -445,11 +464,12 @@ def certified_absorb(chain, start, rtol=1e-12, max_refinements=12, float_solver=
     """
     certifier = _Certifier(chain, start, float_solver, max_refinements)
     K = chain.system.components
-    polar = certifier.interval("polarised", rtol)
-    consensus = certifier.interval("consensus", rtol)
-    by_component = [certifier.interval(k, rtol) for k in range(K)]
-    other = certifier.interval("other", rtol)
-    all_boxes = [polar, consensus, *by_component, other]
+    all_boxes = []
+    for target in ["polarised", "consensus", *range(K), "other"]:
+        all_boxes.append(certifier.interval(target, rtol))
+        if progress:
+            progress(len(all_boxes))
+    polar, consensus, *by_component, other = all_boxes
     p, c = polar.as_dict(digits), consensus.as_dict(digits)
     return {
         "polarization_interval": p["interval"],

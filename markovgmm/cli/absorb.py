@@ -133,8 +133,9 @@ def run_certified(args, chain, start_state):
         from ..errors import InputError
 
         raise InputError("horizon: not available with --certified (the time distribution is exact with --exact)")
-    with progress_bar(None, "certifying", quiet=args.quiet, unit="solves"):
-        intervals = certified_absorb(chain, chain.index(start_state))
+    targets = chain.system.components + 3  # polarisation, consensus, each component, other
+    with progress_bar(targets, "certifying", quiet=args.quiet, unit="targets") as bar:
+        intervals = certified_absorb(chain, chain.index(start_state), progress=lambda done: bar.update(done - bar.n))
     report = {
         "system": chain.system.describe(),
         "start": start_state,
