@@ -490,7 +490,7 @@ def compute_cell(cell, results=None, note="", memory_limit=None):
                 _certified_columns(row, chain, start)
             else:
                 result = absorption_probabilities(chain, start, structure=structure)
-                text = fraction_str if exact else repr
+                text = _exact_text if exact else repr
                 row[f"polarization_{arithmetic}"] = text(result.polarization())
                 row[f"consensus_{arithmetic}"] = text(result.consensus())
                 row[f"other_{arithmetic}"] = text(result.other())
@@ -503,6 +503,18 @@ def compute_cell(cell, results=None, note="", memory_limit=None):
         row["error"] = f"out of memory: {row['full_states'] or '?'} states did not fit this worker"
     row["seconds"] = f"{time.perf_counter() - began:.3f}"
     return row
+
+
+def _exact_text(value):
+    """``"p/q"`` (:func:`~markovgmm.numbers.fraction_str`), also past Python's
+    4300-digit limit on int-to-str conversion (exact polarisation
+    probabilities at m=3, N=20 already have more digits): via flint."""
+    try:
+        return fraction_str(value)
+    except ValueError:
+        import flint
+
+        return str(flint.fmpq(value.numerator, value.denominator))
 
 
 def _certified_columns(row, chain, start):
