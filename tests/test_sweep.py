@@ -248,3 +248,10 @@ def test_cli_runs_a_local_cluster(tmp_path, capsys):
     # So h = h/4 + 2/16 + (1/2)(1/4), h = 1/3.
     (small,) = [r for r in rows if r["memory"] == "2"]
     assert (small["polarization_exact"], small["consensus_exact"]) == ("1/3", "2/3")
+
+
+def test_exact_text_past_the_int_str_limit():
+    # Exact probabilities from m=3, N=20 on have more than Python's default 4300 digits.
+    value = Fraction(10**5000 + 1, 3)
+    assert sweep._exact_text(value) == "1" + "0" * 4999 + "1/3"
+    assert sweep._exact_text(Fraction(139813, 1630674)) == "139813/1630674"
