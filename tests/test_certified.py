@@ -261,3 +261,27 @@ def test_too_large_stops_early(monkeypatch):
     chain = build_chain(System(agents=2, components=2, memory=4))
     with pytest.raises(TooLargeError, match="21 transient states.*lump"):
         certified_absorption(chain, ((2, 2), (2, 2)))
+
+
+@pytest.mark.parametrize(
+    "params,start",
+    [
+        (dict(agents=2, components=2, memory=5, graph="path", schedule="async"), ((3, 2), (1, 4))),
+        (dict(agents=3, components=2, memory=3), ((2, 1), (2, 1), (1, 2))),
+    ],
+)
+def test_storm_exact_engine_inside(params, start, tmp_path):
+    """Storm's exact engine (independent of markovgmm's solver) lies in the interval."""
+    stormpy = pytest.importorskip("stormpy")
+    from markovgmm.io import write_drn
+
+    chain = build_chain(System(**params))
+    s = chain.index(start)
+    path = tmp_path / "chain.drn"
+    write_drn(chain, s, path)
+    model = stormpy.build_model_from_drn[stormpy.Rational](str(path))
+    report = certified_absorb(chain, s)
+    for label, interval in [("polar", report["polarization_interval"]), ("consensus", report["consensus_interval"])]:
+        result = stormpy.model_checking(model, stormpy.parse_properties(f'P=? [F "{label}"]')[0])
+        value = F(str(result.get_value(model.initial_states[0])))
+        assert F(interval[0]) <= value <= F(interval[1])

@@ -416,9 +416,11 @@ def certified_absorption(chain, start, target="polarised", rtol=1e-12, max_refin
     x + delta z`` because ``A^{-1} >= 0``.  MODEL.md 3.
 
     Cost: one sparse float LU of ``A`` (the dominant cost on large chains:
-    about 1 s for 12k lumped states, about 55 s and 1 GB for the 68,913
-    unlumped transient states of m=3, N=40, where incomplete-LU
-    preconditioned GMRES was slower still) and per refinement one float solve
+    about 1-4 s for the 12,341 lumped states of m=3, N=40, about 35-55 s and
+    1 GB for its 68,913 unlumped transient states, where incomplete-LU
+    preconditioned GMRES was slower still; refused with
+    :class:`~markovgmm.errors.TooLargeError` beyond :data:`MAX_LU_STATES`
+    transient states) and per refinement one float solve
     plus a few exact integer sparse products (int64 limbs) and ``O(T)``
     Python-integer operations; each refinement gains about
     ``-log10(float solver accuracy)`` digits.  The bit length of the exact
