@@ -285,3 +285,10 @@ def test_storm_exact_engine_inside(params, start, tmp_path):
         result = stormpy.model_checking(model, stormpy.parse_properties(f'P=? [F "{label}"]')[0])
         value = F(str(result.get_value(model.initial_states[0])))
         assert F(interval[0]) <= value <= F(interval[1])
+
+
+@pytest.mark.parametrize("kwargs,match", [(dict(rtol=0), "rtol"), (dict(rtol="tiny"), "rtol"), (dict(max_refinements=0), "max_refinements")])
+def test_bad_tolerances(kwargs, match):
+    chain = build_chain(System(agents=2, components=2, memory=4))
+    with pytest.raises(InputError, match=match):
+        certified_absorption(chain, ((2, 2), (2, 2)), **kwargs)

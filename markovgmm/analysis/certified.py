@@ -312,6 +312,8 @@ class _Certifier:
     def __init__(self, chain, start, float_solver, max_refinements):
         if not chain.exact:
             raise InputError("chain: certified enclosures need the exact build (build_chain(system, exact=True))")
+        if isinstance(max_refinements, bool) or not isinstance(max_refinements, (int, np.integer)) or max_refinements < 1:
+            raise InputError(f"max_refinements must be a positive integer, got {max_refinements!r}")
         self.chain = chain
         self.start = _start_number(chain, start)
         self.structure = closed_classes(chain)
@@ -347,6 +349,8 @@ class _Certifier:
         self._system = system
 
     def interval(self, target, rtol):
+        if isinstance(rtol, bool) or not isinstance(rtol, (int, float, Fraction)) or not 0 < rtol < float("inf"):
+            raise InputError(f"rtol must be a positive number, got {rtol!r}")
         name, in_target = _target_states(self.structure, target, self.chain.system.components)
         if self.structure.class_of[self.start] >= 0:
             value = Fraction(int(in_target[self.start]))
@@ -366,9 +370,11 @@ class _Certifier:
             centre, spread = int(X[p]) * Mz, rho * Zs
             return Fraction(centre + spread) * scale, max(Fraction(centre - spread) * scale, Fraction(0)), Fraction(int(X[p]), 1 << E)
 
+        tolerance = Fraction(rtol)
+
         def stop(X, E, R):
             upper, lower, _ = bounds(X, E, R)
-            return E > 0 and lower > 0 and upper - lower <= rtol * lower
+            return E > 0 and lower > 0 and upper - lower <= tolerance * lower
 
         X, E, R, solves, converged = system.refine(B, stop, self.max_refinements, self.solve)
         upper, lower, estimate = bounds(X, E, R)
