@@ -32,6 +32,7 @@ def case(name, N=None):
     from markovgmm.chain.build import build_chain
     from markovgmm.system import System
 
+    sys.set_int_max_str_digits(0)
     out = {}
     began = time.perf_counter()
     if name in ("m3_lumped_exact", "m3_full_exact", "m3_lumped_float"):
@@ -55,7 +56,6 @@ def case(name, N=None):
             digits=len(str(p.denominator)) if exact else None,
         )
         if exact:
-            sys.set_int_max_str_digits(0)
             out["polarization_exact"] = f"{p.numerator}/{p.denominator}"
     elif name == "m3_plain_dense":
         sys.path.insert(0, HERE)
@@ -64,7 +64,6 @@ def case(name, N=None):
         system = System(agents=3, components=2, memory=N)
         chain = build_chain(system, exact=True)
         value = plain_dense_flint(chain, chain.index(((N // 2, N - N // 2),) * 3))
-        sys.set_int_max_str_digits(0)
         out.update(total=time.perf_counter() - began, polarization_exact=f"{value.numerator}/{value.denominator}")
     elif name in ("m4_full_float", "m4_full_exact", "m4_lumped_exact"):
         system = System(agents=4, components=2, memory=N)
@@ -86,7 +85,9 @@ def run(name, N, timeout=900):
     )
     if done.returncode != 0:
         raise RuntimeError(f"{name} N={N} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(name, N, {k: v for k, v in result.items() if k != "polarization_exact"}, file=sys.stderr, flush=True)
+    return result
 
 
 def main():
