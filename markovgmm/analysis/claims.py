@@ -32,10 +32,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 from functools import lru_cache
-from math import gcd, isqrt, lcm
+from math import gcd, isqrt
 
 import numpy as np
 
+from ..chain.build import incoming_label_laws
 from ..errors import InputError
 from ..numbers import fraction_str, to_fraction
 from .absorption import absorption_probabilities, reachable_states
@@ -428,26 +429,12 @@ def a1_symbolic():
 
 
 def _incoming_laws(chain):
-    """The agents' source laws ``q_i`` and incoming label laws ``p_i = q_i O[c_i]``
-    (MODEL.md 2, steps 1-2) at every state, shape (n, m, K), with their
-    denominator: integer numerators over ``D`` on an exact chain, floats (``D = 1``) otherwise."""
-    from ..chain.laws import labelling_kernel
-
-    system = chain.system
-    w_den = 1
-    for row in system.W:
-        for x in row:
-            w_den = lcm(w_den, x.denominator)
-    W_num = np.array([[int(x * w_den) for x in row] for row in system.W], dtype=object)
-    C = state_counts(chain).astype(object)
-    q_num = np.einsum("ij,njk->nik", W_num, C)
-    kernel = labelling_kernel(system, chain.local_counts)
-    D = w_den * system.memory
-    if not chain.exact or kernel.dtype.kind == "f":
-        q = q_num.astype(np.float64) / D
-        return q, np.einsum("nik,nikl->nil", q, kernel[chain.agent_ranks].astype(np.float64)), 1
-    p_num = np.einsum("nik,nikl->nil", q_num, kernel[chain.agent_ranks].astype(object))
-    return q_num, p_num, D
+    """``q_i`` and ``p_i`` at every state of ``chain`` (MODEL.md 2, steps 1-2):
+    integer numerators over ``D`` on an exact chain, floats (``D = 1``) otherwise."""
+    q, p, D = incoming_label_laws(chain.system, chain.agent_ranks, chain.exact, local_counts=chain.local_counts)
+    if chain.exact:
+        return q.astype(object), p.astype(object), D
+    return q, p, D
 
 
 def _one_step_means(chain):

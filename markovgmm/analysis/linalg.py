@@ -430,7 +430,6 @@ def dixon_solve(rows, cols, values, n, B, scale=1, max_steps=None):
     """
     import flint
 
-    c = B.shape[1]
     if n >= 2**20:
         raise TooLargeError(f"dixon_solve: {n:,} unknowns is beyond the dense inverse modulo p")
     S = int(np.bincount(rows, weights=np.abs(values).astype(np.float64), minlength=n).max()) + 1

@@ -33,9 +33,9 @@ import scipy.sparse as sp
 from ..errors import InputError, TooLargeError
 from ..system import System
 from .laws import labelling_kernel, replacement_table
-from .states import all_states, global_index, local_ranks, rank_counts
+from .states import all_states, global_index, rank_counts
 
-__all__ = ["Chain", "build_chain", "estimate_cost", "agent_laws", "assemble_rows"]
+__all__ = ["Chain", "build_chain", "estimate_cost", "agent_laws", "incoming_label_laws", "assemble_rows"]
 
 _INT64_SAFE = 2**62
 #: Transitions expanded per chunk of rows before merging duplicates (bounds the temporaries).
@@ -194,7 +194,7 @@ def _exact_denominator_bound(system, table):
     return per_agent**system.agents if system.schedule == "sync" else per_agent * system.agents
 
 
-def build_chain(system, exact=True, memory_limit=None, lump=False, progress=None):
+def build_chain(system, exact=True, memory_limit=None, lump=False, progress=None, kernel=None):
     """Build the chain of ``system`` (every state, all transitions), or the
     chain lumped by the agents' symmetry group.
 
@@ -215,6 +215,9 @@ def build_chain(system, exact=True, memory_limit=None, lump=False, progress=None
         one named agent (``E[pi_1 - pi_2]``) need the full chain.
     progress : callable, optional
         Called with the number of rows assembled so far.
+    kernel : (L, K, K) float array, optional
+        A labelling kernel replacing the ownership rule's (float path only;
+        the certified Gaussian path builds chains from kernel bounds).
 
     Returns
     -------
@@ -246,11 +249,13 @@ def build_chain(system, exact=True, memory_limit=None, lump=False, progress=None
 
         group = agent_group(system)
         if lump is True or not group.trivial:
-            return build_lumped_chain(system, exact=exact, memory_limit=memory_limit, group=group, progress=progress, table=table)
+            return build_lumped_chain(
+                system, exact=exact, memory_limit=memory_limit, group=group, progress=progress, table=table, kernel=kernel
+            )
     check_cost(system, table, memory_limit)
     m, L = system.agents, system.n_local_states
     ranks = all_states(L, m)
-    indptr, indices, values, denominator = assemble_rows(system, ranks, exact, table, progress=progress)
+    indptr, indices, values, denominator = assemble_rows(system, ranks, exact, table, progress=progress, kernel=kernel)
     return Chain(system, exact, ranks, table.counts, indptr, indices, values, denominator)
 
 
@@ -281,7 +286,7 @@ def check_cost(system, table, memory_limit=None, lumped=False, group=None):
     )
 
 
-def assemble_rows(system, ranks, exact, table=None, column_map=None, progress=None):
+def assemble_rows(system, ranks, exact, table=None, column_map=None, progress=None, kernel=None):
     """CSR transition rows of the states ``ranks`` (shape ``(n, m)``).
 
     Parameters
@@ -297,6 +302,8 @@ def assemble_rows(system, ranks, exact, table=None, column_map=None, progress=No
         are summed.  Default: the global index itself.
     progress : callable, optional
         Called with the number of rows done.
+    kernel : (L, K, K) array, optional
+        Labelling kernel replacing the ownership rule's (:func:`incoming_label_laws`).
 
     Returns
     -------
@@ -320,11 +327,13 @@ def assemble_rows(system, ranks, exact, table=None, column_map=None, progress=No
     per_row = E**m if system.schedule == "sync" else m * E
     rows_per_chunk = max(1, _CHUNK_ENTRIES // per_row)
     big = exact and _exact_denominator_bound(system, table) >= _INT64_SAFE
+    if kernel is None:  # once per build, not per chunk (quadrature under gaussian ownership)
+        kernel = labelling_kernel(system, table.counts)
     pieces, lengths = [], np.zeros(n, dtype=np.int64)
     denominator = 1.0
     for first in range(0, n, rows_per_chunk):
         chunk = ranks[first : first + rows_per_chunk]
-        succ, vals, denom = agent_laws(system, chunk, exact, table)
+        succ, vals, denom = agent_laws(system, chunk, exact, table, kernel=kernel)
         if big and vals.dtype != object:
             vals = vals.astype(object)
         if system.schedule == "sync":
@@ -370,17 +379,42 @@ def _total_memory():
     return 8 * 2**30
 
 
-def agent_laws(system, ranks, exact, table=None):
-    """Per-agent laws at every state in ``ranks`` (shape ``(n, m)``).
+def incoming_label_laws(system, ranks, exact, kernel=None, local_counts=None):
+    """Source laws ``q_i`` and incoming label laws ``p_i = q_i O[c_i]`` of every
+    agent at every state in ``ranks`` (MODEL.md 2, steps 1-2).
 
-    Returns ``succ`` (n, m, E) next local ranks, ``vals`` (n, m, E) their
-    probabilities (integer numerators over ``denom`` when exact, floats
-    otherwise) and ``denom``.
+    Parameters
+    ----------
+    system : System
+    ranks : (n, m) int array
+        Local ranks of the states.
+    exact : bool
+    kernel : (L, K, K) array, optional
+        Labelling kernel to use instead of the ownership rule's (default
+        :func:`~markovgmm.chain.laws.labelling_kernel`); the certified
+        Gaussian path passes bounds on the kernel here.
+    local_counts : (L, K) int array, optional
+        Count vector of each local rank (default: every local state).
+
+    Returns
+    -------
+    q, p : (n, m, K) arrays
+        Integer numerators over ``D`` (exact; int64 or object) or floats.
+    D : int
+        ``lcm(denominators of W) * N`` on the exact path, 1 on the float path.
+
+    Examples
+    --------
+    >>> q, p, D = incoming_label_laws(System(agents=2, components=2, memory=2), np.array([[0, 1]]), exact=True)
+    >>> q.tolist(), p.tolist(), D
+    ([[[3, 1], [3, 1]]], [[[4, 0], [3, 1]]], 4)
     """
-    m, K, N, r = system.agents, system.components, system.memory, system.replace
-    if table is None:
-        table = replacement_table(N, K, r, system.prune)
-    counts = table.counts[ranks]  # (n, m, K)
+    m, N = system.agents, system.memory
+    if local_counts is None:
+        from .states import local_states
+
+        local_counts = local_states(N, system.components)
+    counts = local_counts[ranks]  # (n, m, K)
     # Step 1: q_i = sum_j W[i,j] c_j / N, as integers over D = lcm(W denominators) * N.
     w_den = 1
     for row in system.W:
@@ -392,15 +426,31 @@ def agent_laws(system, ranks, exact, table=None):
     q_num = np.einsum("ij,njk->nik", W_num, counts if small else counts.astype(object))
     D = w_den * N
     # Step 2: ownership, p_i = q_i O[c_i].
-    kernel = labelling_kernel(system, table.counts)
+    if kernel is None:
+        kernel = labelling_kernel(system, local_counts)
     if kernel.dtype.kind == "f":
         if exact:
             raise InputError(f"exact: ownership={system.ownership} is not rational")
-        p = np.einsum("nik,nikl->nil", q_num / D, kernel[ranks])
-    else:
-        p = np.einsum("nik,nikl->nil", q_num, kernel[ranks].astype(q_num.dtype))
-        if not exact:
-            p = p.astype(np.float64) / D
+        q = q_num.astype(np.float64) / D
+        return q, np.einsum("nik,nikl->nil", q, kernel[ranks]), 1
+    p = np.einsum("nik,nikl->nil", q_num, kernel[ranks].astype(q_num.dtype))
+    if not exact:
+        return q_num.astype(np.float64) / D, p.astype(np.float64) / D, 1
+    return q_num, p, D
+
+
+def agent_laws(system, ranks, exact, table=None, kernel=None):
+    """Per-agent laws at every state in ``ranks`` (shape ``(n, m)``).
+
+    Returns ``succ`` (n, m, E) next local ranks, ``vals`` (n, m, E) their
+    probabilities (integer numerators over ``denom`` when exact, floats
+    otherwise) and ``denom``.  ``kernel`` replaces the ownership rule's
+    labelling kernel (see :func:`incoming_label_laws`).
+    """
+    K, N, r = system.components, system.memory, system.replace
+    if table is None:
+        table = replacement_table(N, K, r, system.prune)
+    _, p, D = incoming_label_laws(system, ranks, exact, kernel=kernel, local_counts=table.counts)
     # Step 3-4: sum_A coef[c, e, A] p^A, monomials p^A = prod_k p_k^{A_k}.
     A = table.monomials
     if exact:

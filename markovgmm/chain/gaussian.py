@@ -57,7 +57,6 @@ path, and a memory holding one label labels everything with it.
 
 from __future__ import annotations
 
-import contextvars
 import warnings
 from dataclasses import dataclass
 
@@ -264,9 +263,6 @@ def gaussian_labelling_kernel(system, counts):
     Uses :func:`gaussian_kernel` with ``tol=1e-12`` and warns when the
     estimated error stays above ``1e-9`` within the node budget.
     """
-    override = _KERNEL_OVERRIDE.get()
-    if override is not None:  # a kernel bound, set by the certified path
-        return override
     result = gaussian_kernel(system, counts)
     if result.error > 1e-9:
         warnings.warn(
@@ -373,8 +369,6 @@ def gaussian_kernel_mp(system, counts, dps=30):
 
 # ---- certified path --------------------------------------------------------------------------
 
-_KERNEL_OVERRIDE = contextvars.ContextVar("gaussian_kernel_override", default=None)
-
 #: Added to both ends of every enclosure: covers the float64 rounding of the
 #: posterior values (a few ulps each) and of the cell masses summed over at
 #: most ``2^20`` cells (``2^20 * 4e-16 < 5e-10``).
@@ -479,11 +473,7 @@ def _chain_with_kernel(system, kernel):
     entries that bound the true ones from below (above)."""
     from .build import build_chain
 
-    token = _KERNEL_OVERRIDE.set(kernel)
-    try:
-        return build_chain(system, exact=False)
-    finally:
-        _KERNEL_OVERRIDE.reset(token)
+    return build_chain(system, exact=False, kernel=np.asarray(kernel, dtype=np.float64))
 
 
 def _box_extreme(indptr, cols, low, slack_cap, values, budget, maximise):

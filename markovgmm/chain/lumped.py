@@ -35,7 +35,7 @@ from .symmetry import agent_group, canonical_ranks, orbit_representatives, orbit
 __all__ = ["build_lumped_chain", "orbit_index", "lumping_map", "split_closed_classes"]
 
 
-def build_lumped_chain(system, exact=True, memory_limit=None, group=None, progress=None, table=None):
+def build_lumped_chain(system, exact=True, memory_limit=None, group=None, progress=None, table=None, kernel=None):
     """Build the chain lumped by the agents' symmetry group, on orbits directly.
 
     Parameters
@@ -51,6 +51,9 @@ def build_lumped_chain(system, exact=True, memory_limit=None, group=None, progre
         gives an exact lumping too.
     progress : callable, optional
         Called with the number of orbit rows assembled so far.
+    table, kernel : optional
+        The replacement table and a labelling kernel replacing the ownership
+        rule's, as in :func:`~markovgmm.chain.build.assemble_rows`.
 
     Returns
     -------
@@ -90,7 +93,9 @@ def build_lumped_chain(system, exact=True, memory_limit=None, group=None, progre
     def to_orbit(cols):
         return _orbit_numbers(cols, group, L, system.agents, rep_index)
 
-    indptr, indices, values, denominator = assemble_rows(system, reps, exact, table, column_map=to_orbit, progress=progress)
+    indptr, indices, values, denominator = assemble_rows(
+        system, reps, exact, table, column_map=to_orbit, progress=progress, kernel=kernel
+    )
     return Chain(
         system,
         exact,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 
 from ..errors import InputError
 from ..numbers import fraction_str

@@ -197,7 +197,7 @@ class _Sampler:
     def __init__(self, system, rng):
         self.system = system
         self.rng = rng
-        m, K = system.agents, system.components
+        K = system.components
         self.N, self.K, self.r, self.tau = system.memory, K, system.replace, system.prune
         den = 1
         for row in system.W:
