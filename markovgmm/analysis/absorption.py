@@ -180,11 +180,33 @@ def absorption_time_distribution(chain, start, horizon, structure=None):
 def absorb(chain, start, horizon=None, progress=None):
     """Everything MODEL.md 3 asks for from one start state, as a plain dict.
 
-    Keys: ``start``, ``states``, ``transient``, ``polarization``,
-    ``consensus``, ``consensus_by_component``, ``other``, ``expected_steps``,
-    ``classes`` (each with ``kind``, ``states`` as count vectors,
-    ``probability``, ``component``, ``camps``, ``camp_sizes``) and, with a
-    ``horizon``, ``absorption_time_cdf``.
+    Parameters
+    ----------
+    chain : Chain
+        A full or a lumped chain (:func:`~markovgmm.chain.build.build_chain`).
+    start : int or sequence of count vectors
+        A state number, or the start state itself (one count vector per
+        agent); on a lumped chain give the state itself, so that the full
+        chain's closed classes can be recovered from its symmetry.
+    horizon : int, optional
+        Also report ``P(absorbed by step t)`` for ``t <= horizon``.
+    progress : callable, optional
+
+    Returns
+    -------
+    dict
+        Keys: ``system``, ``start``, ``exact``, ``states`` and ``transient``
+        (counted on the full chain), ``lumped_states`` and
+        ``lumped_transient`` (orbits solved; None when not lumped),
+        ``transitions`` (of the chain solved), ``polarization``,
+        ``consensus``, ``consensus_by_component``, ``other``,
+        ``expected_steps``, ``classes`` (each with ``kind``, ``states`` as
+        count vectors, ``probability``, ``component``, ``camps``,
+        ``camp_sizes``) and, with a ``horizon``, ``absorption_time_cdf``.
+        On a lumped chain the classes are the full chain's when the start's
+        own symmetry fixes each one's share
+        (:func:`~markovgmm.chain.lumped.split_closed_classes`); otherwise
+        each stands for an orbit of classes and has ``full_states``.
 
     Examples
     --------
@@ -193,28 +215,42 @@ def absorb(chain, start, horizon=None, progress=None):
     >>> report = absorb(chain, chain.index(((2, 2), (2, 2))))
     >>> report["polarization"], report["consensus_by_component"]
     (Fraction(139813, 1630674), [Fraction(1490861, 3261348), Fraction(1490861, 3261348)])
+    >>> lumped = absorb(build_chain(System(agents=2, components=2, memory=4), lump=True), ((2, 2), (2, 2)))
+    >>> lumped["polarization"], lumped["states"], lumped["lumped_states"], len(lumped["classes"])
+    (Fraction(139813, 1630674), 25, 15, 4)
     """
+    if isinstance(start, (int, np.integer)):
+        start_state = chain.counts(int(start)) if not chain.lumped else None
+        start = int(start)
+    else:
+        start_state = chain.system.check_state(start)
+        start = chain.index(start_state)
     structure = closed_classes(chain)
     result = absorption_probabilities(chain, start, progress=progress, structure=structure)
-    classes = []
-    for cls, probability in zip(result.classes, result.class_probabilities[0]):
-        classes.append(
-            {
-                "kind": cls.kind,
-                "states": [chain.counts(s) for s in cls.states],
-                "probability": probability,
-                "component": cls.component,
-                "camps": cls.camps,
-                "camp_sizes": cls.camp_sizes,
-            }
-        )
+    probabilities = result.class_probabilities[0]
+    classes = [
+        {
+            "kind": cls.kind,
+            "states": [chain.counts(s) for s in cls.states],
+            "probability": probability,
+            "component": cls.component,
+            "camps": cls.camps,
+            "camp_sizes": cls.camp_sizes,
+        }
+        for cls, probability in zip(result.classes, probabilities)
+    ]
+    transient = int(len(structure.transient))
+    if chain.lumped:
+        classes = _full_classes(chain, start_state, structure, probabilities, classes)
     report = {
         "system": chain.system.describe(),
-        "start": chain.counts(start),
+        "start": start_state if start_state is not None else chain.counts(start),
         "exact": chain.exact,
-        "states": chain.n_states,
+        "states": chain.n_full_states,
+        "transient": int(chain.orbit_size[structure.transient].sum()) if chain.lumped else transient,
+        "lumped_states": chain.n_states if chain.lumped else None,
+        "lumped_transient": transient if chain.lumped else None,
         "transitions": chain.n_transitions,
-        "transient": int(len(structure.transient)),
         "polarization": result.polarization(),
         "consensus": result.consensus(),
         "consensus_by_component": result.consensus_by_component(),
@@ -225,3 +261,29 @@ def absorb(chain, start, horizon=None, progress=None):
     if horizon is not None:
         report["absorption_time_cdf"] = absorption_time_distribution(chain, start, horizon, structure)
     return report
+
+
+def _full_classes(chain, start_state, structure, probabilities, classes):
+    """The full chain's closed classes from a lumped chain's, when the start's
+    symmetry fixes each share; else the lumped classes with ``full_states``."""
+    from ..chain.lumped import split_closed_classes
+    from ..chain.states import rank_counts
+
+    split = None
+    if start_state is not None:
+        split = split_closed_classes(chain, rank_counts(start_state, chain.system.memory), structure.classes, probabilities)
+    if split is not None:
+        return [
+            {
+                "kind": cls.kind,
+                "states": [tuple(tuple(int(x) for x in chain.local_counts[r]) for r in ranks)],
+                "probability": share,
+                "component": cls.component,
+                "camps": cls.camps,
+                "camp_sizes": cls.camp_sizes,
+            }
+            for ranks, cls, share in split
+        ]
+    for cls, lumped_class in zip(classes, structure.classes):
+        cls["full_states"] = int(chain.orbit_size[list(lumped_class.states)].sum())
+    return classes

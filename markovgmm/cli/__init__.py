@@ -41,6 +41,11 @@ def main(argv=None):
     except InputError as err:
         print(f"markovgmm {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print(f"markovgmm {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -21,7 +21,7 @@ def add_chain_options(parser):
     group.add_argument("--memory", "-N", type=int, default=4, help="memory size N (default 4)")
     group.add_argument("--replace", "-r", type=int, default=1, help="items replaced per update r (default 1)")
     group.add_argument("--schedule", default="sync", help="sync (default) or async")
-    group.add_argument("--ownership", default="support", help="support (default) or open")
+    group.add_argument("--ownership", default="support", help="support (default), open or gaussian (float and --certified only)")
     group.add_argument("--prune", type=int, default=0, help="pruning threshold tau (default 0 = off)")
     group.add_argument(
         "--graph",
@@ -62,14 +62,21 @@ def print_json(obj):
     print(json.dumps(jsonable(obj), indent=2))
 
 
-def announce_cost(system, quiet=False):
-    """Say what a large build will cost before starting it (stderr)."""
+def announce_cost(system, quiet=False, lump=False):
+    """Say what a large build will cost before starting it (stderr); ``lump``
+    as in :func:`~markovgmm.chain.build.build_chain`."""
     from ..chain.build import estimate_cost
 
-    cost = estimate_cost(system)
+    lumped, group = False, None
+    if lump:
+        from ..chain.symmetry import agent_group
+
+        group = agent_group(system)
+        lumped = lump is True or not group.trivial
+    cost = estimate_cost(system, lumped=lumped, group=group if lumped else None)
     if cost["states"] >= 50_000 and not quiet:
         print(
-            f"markovgmm: building {cost['states']:,} states, up to {cost['transitions']:,} transitions "
+            f"markovgmm: building {cost['states']:,} {'orbits' if lumped else 'states'}, up to {cost['transitions']:,} transitions "
             f"(about {cost['bytes'] / 2**20:,.0f} MiB)",
             file=sys.stderr,
         )

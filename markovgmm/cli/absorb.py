@@ -8,7 +8,7 @@ from ..numbers import fraction_str
 from ..progress import progress_bar
 from ._options import add_chain_options, announce_cost, print_json, start_from_args, system_from_args
 
-__all__ = ["register", "run", "run_certified", "format_value"]
+__all__ = ["register", "run", "run_certified", "run_certified_gaussian", "format_value"]
 
 
 def register(subparsers):
@@ -56,43 +56,15 @@ def run(args):
         raise InputError(f"horizon must be a nonnegative integer, got {args.horizon}")
     system = system_from_args(args)
     start_state = start_from_args(system, args)
-    announce_cost(system, args.quiet)
-    chain = build_chain(system, exact=args.exact or args.certified, lump={"auto": "auto", "on": True, "off": False}[args.lump])
+    lump = {"auto": "auto", "on": True, "off": False}[args.lump]
+    announce_cost(system, args.quiet, lump=lump)
+    if args.certified and not system.exact_supported:
+        return run_certified_gaussian(args, system, start_state)
+    chain = build_chain(system, exact=args.exact or args.certified, lump=lump)
     if args.certified:
         return run_certified(args, chain, start_state)
-    start = chain.index(start_state)
     with progress_bar(None, "solving", quiet=args.quiet, unit="states") as bar:
-        report = absorb(chain, start, horizon=args.horizon, progress=lambda done: bar.update(done - bar.n))
-    # states/transient count the full chain's states; lumped_* the orbits solved (None when not lumped).
-    report["states"] = chain.n_full_states
-    report["lumped_states"] = chain.n_states if chain.lumped else None
-    report["lumped_transient"] = report["transient"] if chain.lumped else None
-    if chain.lumped:
-        from ..analysis.classes import closed_classes
-
-        from ..chain.lumped import split_closed_classes
-        from ..chain.states import rank_counts
-
-        structure = closed_classes(chain)
-        report["transient"] = int(chain.orbit_size[structure.transient].sum())
-        probabilities = [cls["probability"] for cls in report["classes"]]
-        split = split_closed_classes(chain, rank_counts(start_state, system.memory), structure.classes, probabilities)
-        if split is not None:  # the start's symmetry fixes each full class's share: report the full classes
-            report["classes"] = [
-                {
-                    "kind": cls.kind,
-                    "states": [tuple(tuple(int(x) for x in chain.local_counts[r]) for r in ranks)],
-                    "probability": share,
-                    "component": cls.component,
-                    "camps": cls.camps,
-                    "camp_sizes": cls.camp_sizes,
-                }
-                for ranks, cls, share in split
-            ]
-        else:  # each lumped class stands for an orbit of full classes covering this many full states
-            for cls, lumped_class in zip(report["classes"], structure.classes):
-                cls["full_states"] = int(chain.orbit_size[list(lumped_class.states)].sum())
-    report["start"] = start_state  # the start as given, not its orbit's representative
+        report = absorb(chain, start_state, horizon=args.horizon, progress=lambda done: bar.update(done - bar.n))
     if args.json:
         print_json(report)
         return 0
@@ -166,4 +138,33 @@ def run_certified(args, chain, start_state):
         show("P(other)", report["other"]["decimal"], report["other"]["relative_width"])
     if not report["converged"]:
         print("note        refinement stopped before the requested width; the intervals are still valid")
+    return 0
+
+
+def run_certified_gaussian(args, system, start_state):
+    """``absorb --certified --ownership gaussian``: interval value iteration over
+    the box of chains allowed by a kernel enclosure
+    (:func:`~markovgmm.chain.gaussian.gaussian_polarization_interval`)."""
+    from ..chain.gaussian import gaussian_polarization_interval
+    from ..errors import InputError
+
+    if args.horizon is not None:
+        raise InputError("horizon: not available with --certified")
+    box = gaussian_polarization_interval(system, start_state)
+    width = box["upper"] - box["lower"]
+    report = {
+        "system": system.describe(),
+        "start": start_state,
+        "arithmetic": "certified",
+        "polarization_interval": [box["lower"], box["upper"]],
+        "relative_width": (width / box["lower"]) if box["lower"] > 0 else None,
+        **{key: box[key] for key in ("iterations", "kernel_width", "states")},
+    }
+    if args.json:
+        print_json(report)
+        return 0
+    print(f"system      {report['system']}")
+    print(f"start       {';'.join(','.join(map(str, c)) for c in start_state)}")
+    print("arithmetic  certified (kernel enclosure + interval value iteration; float64 with a rounding margin)")
+    print(f"P(polarisation)       [{box['lower']:.12g}, {box['upper']:.12g}]")
     return 0
