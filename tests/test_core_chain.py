@@ -173,3 +173,22 @@ def test_nearest_mean_labels():
     chain = build_chain(system)
     assert chain.n_states == len(table)
     assert reference.label_law(system, ((1, 1, 0),), 0) == [F(1, 2), F(1, 2), F(0)]
+
+
+def test_exact_mahalanobis_distance_matches_sympy():
+    import random
+
+    import sympy
+
+    from markovgmm.chain.laws import _mahalanobis_sq
+
+    rng = random.Random(1)
+    for _ in range(40):
+        d = rng.randint(1, 4)
+        A = sympy.Matrix(d, d, lambda i, j: sympy.Rational(rng.randint(-5, 5), rng.randint(1, 4)))
+        S = A * A.T + sympy.eye(d)
+        mu = [[F(rng.randint(-9, 9), rng.randint(1, 5)) for _ in range(d)] for _ in range(2)]
+        cov = [[F(int(S[i, j].p), int(S[i, j].q)) for j in range(d)] for i in range(d)]
+        diff = sympy.Matrix([sympy.Rational(mu[0][x] - mu[1][x]) for x in range(d)])
+        value = (diff.T * S.inv() * diff)[0, 0]
+        assert _mahalanobis_sq(mu, cov, 0, 1) == F(int(value.p), int(value.q))

@@ -51,13 +51,25 @@ def compositions(total, parts):
 
 
 def _mahalanobis_sq(means, covariance, a, b):
-    import sympy
+    """``(mu_a - mu_b)^T Sigma^{-1} (mu_a - mu_b)`` exactly: solve ``Sigma y = diff``
+    by Gaussian elimination over Fractions (Sigma is SPD, so no pivot is zero).
 
+    >>> _mahalanobis_sq(((Fraction(0),), (Fraction(3),)), ((Fraction(4),),), 0, 1)
+    Fraction(9, 4)
+    """
     d = len(means[0])
-    inv = sympy.Matrix(d, d, lambda x, y: sympy.Rational(covariance[x][y].numerator, covariance[x][y].denominator)).inv()
-    diff = sympy.Matrix([sympy.Rational((means[a][x] - means[b][x]).numerator, (means[a][x] - means[b][x]).denominator) for x in range(d)])
-    value = (diff.T * inv * diff)[0, 0]
-    return Fraction(int(value.p), int(value.q))
+    diff = [means[a][x] - means[b][x] for x in range(d)]
+    rows = [list(covariance[x]) + [diff[x]] for x in range(d)]
+    for col in range(d):
+        pivot = rows[col][col]
+        for below in range(col + 1, d):
+            factor = rows[below][col] / pivot
+            if factor:
+                rows[below] = [u - factor * v for u, v in zip(rows[below], rows[col])]
+    y = [Fraction(0)] * d
+    for x in range(d - 1, -1, -1):
+        y[x] = (rows[x][d] - sum(rows[x][j] * y[j] for j in range(x + 1, d))) / rows[x][x]
+    return sum(u * v for u, v in zip(diff, y))
 
 
 def nearest_support_labels(system):
