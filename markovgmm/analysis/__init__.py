@@ -1,4 +1,14 @@
-"""Analyses of a built chain, grouped by family (MODEL.md 3-4)."""
+"""Analyses of a built chain, grouped by family (MODEL.md 3-4).
+
+- :mod:`.classes`: closed classes and their kinds;
+- :mod:`.absorption`: absorption, polarisation, consensus, absorption times;
+- :mod:`.propagation`: the law ``p_t = p_0 P^t``;
+- :mod:`.claims`: convergence claims A1-A3 (seed 002, Appendix A);
+- :mod:`.bounds`: lower bounds LB1-LB3 on P(polarisation);
+- :mod:`.certified`: certified enclosures of absorption probabilities;
+- :mod:`.verify`: A1-A3 and LB1-LB3 over a family of systems;
+- :mod:`.linalg`: the exact (verified p-adic) and float block solvers.
+"""
 
 from .absorption import (
     AbsorptionResult,
@@ -7,15 +17,29 @@ from .absorption import (
     absorption_time_distribution,
     reachable_states,
 )
+from .bounds import bounds_report, closed_form_bound, closed_form_two_phase, horizon_bounds, path_bounds
+from .certified import certified_absorb, certified_absorption
+from .claims import claims_report
 from .classes import ClassStructure, ClosedClass, closed_classes
+from .propagation import Distribution, propagate
 
 __all__ = [
     "AbsorptionResult",
     "ClassStructure",
     "ClosedClass",
+    "Distribution",
     "absorb",
     "absorption_probabilities",
     "absorption_time_distribution",
+    "bounds_report",
+    "certified_absorb",
+    "certified_absorption",
+    "claims_report",
     "closed_classes",
+    "closed_form_bound",
+    "closed_form_two_phase",
+    "horizon_bounds",
+    "path_bounds",
+    "propagate",
     "reachable_states",
 ]
