@@ -222,21 +222,12 @@ def _solve_exact(chain, Q, vals, rhs, blocks, solved, progress):
             B = B * delta
             B[rows_sorted[heads]] += np.add.reduceat(coupling[order], heads, axis=0)
         ar, ac, av = _block_matrix(nb, d, ir, ic, iv)
+        lifted = False  # Dixon's result is already over Delta; the others are over 1
         if nb == 1:
             Z, z_den = B.copy(), int(av[0])
         elif nb >= DIXON_MIN_BLOCK and all(abs(int(v)) < 2**62 for v in (av.max(), av.min())):
-            # Lifts X_b = Z / Delta directly; its result is already over Delta.
             Z, z_den = dixon_solve(ar, ac, av.astype(np.int64), nb, B, scale=delta)
-            if not (_sparse_times(ar, ac, av, Z, nb) * delta == B * z_den).all():
-                raise ArithmeticError("exact block solve failed verification (A Y != den B); please report this")
-            Z, z_den = _reduce(Z, z_den)
-            Y[block] = Z
-            den[block] = z_den
-            solved[block] = True
-            done += nb
-            if progress:
-                progress(done)
-            continue
+            lifted = True
         else:
             dense = [[0] * nb for _ in range(nb)]
             for r_, c_, v_ in zip(ar.tolist(), ac.tolist(), av.tolist()):
@@ -247,10 +238,10 @@ def _solve_exact(chain, Q, vals, rhs, blocks, solved, progress):
                 for j in range(c):
                     z_den = lcm(z_den, int(sol[k, j].q))
             Z = np.array([[int(sol[k, j].p) * (z_den // int(sol[k, j].q)) for j in range(c)] for k in range(nb)], dtype=object)
-        # Exact verification of this block: A Z = z_den * B.
-        if not (_sparse_times(ar, ac, av, Z, nb) == B * z_den).all():
+        # Exact verification of this block: A Z = z_den * B (times Delta for a lifted Z).
+        if not (_sparse_times(ar, ac, av, Z, nb) * (delta if lifted else 1) == B * z_den).all():
             raise ArithmeticError("exact block solve failed verification (A Y != den B); please report this")
-        Z, z_den = _reduce(Z, z_den * delta)
+        Z, z_den = _reduce(Z, z_den if lifted else z_den * delta)
         Y[block] = Z
         den[block] = z_den
         solved[block] = True
