@@ -10,7 +10,7 @@ or decimals.  Output of exact values is the string ``"p/q"`` (``"0"`` and
 from fractions import Fraction
 from numbers import Rational
 
-__all__ = ["to_fraction", "fraction_str", "jsonable"]
+__all__ = ["to_fraction", "fraction_str", "int_str", "jsonable"]
 
 
 def to_fraction(value, name="value"):
@@ -37,16 +37,34 @@ def to_fraction(value, name="value"):
         raise InputError(f"{name}: expected a rational number such as 3, 0.25 or 1/3, got {value!r}") from None
 
 
+def int_str(n):
+    """Decimal text of an integer of any size.
+
+    Python refuses ``str(n)`` past 4,300 digits (a guard against slow
+    quadratic conversion); exact probabilities pass that at m=3, N=20, so
+    large integers are converted by python-flint instead.
+
+    >>> len(int_str(10**5000))
+    5001
+    """
+    n = int(n)
+    if -(10**4000) < n < 10**4000:
+        return str(n)
+    import flint
+
+    return str(flint.fmpz(n))
+
+
 def fraction_str(value):
-    """Exact value as ``"p/q"`` (integers as ``"p"``).
+    """Exact value as ``"p/q"`` (integers as ``"p"``), of any size.
 
     >>> fraction_str(Fraction(6, 8)), fraction_str(Fraction(1))
     ('3/4', '1')
     """
     value = to_fraction(value)
     if value.denominator == 1:
-        return str(value.numerator)
-    return f"{value.numerator}/{value.denominator}"
+        return int_str(value.numerator)
+    return f"{int_str(value.numerator)}/{int_str(value.denominator)}"
 
 
 def jsonable(obj):

@@ -68,7 +68,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import inspect
 import itertools
 import json
 import logging
@@ -77,7 +76,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from .errors import InputError, TooLargeError
+from .errors import InputError
 from .numbers import fraction_str
 from .progress import progress_bar
 from .system import GRAPH_NAMES, OWNERSHIPS, SCHEDULES, System, parse_start, read_edge_list
@@ -490,7 +489,7 @@ def compute_cell(cell, results=None, note="", memory_limit=None):
                 _certified_columns(row, chain, start)
             else:
                 result = absorption_probabilities(chain, start, structure=structure)
-                text = _exact_text if exact else repr
+                text = fraction_str if exact else repr
                 row[f"polarization_{arithmetic}"] = text(result.polarization())
                 row[f"consensus_{arithmetic}"] = text(result.consensus())
                 row[f"other_{arithmetic}"] = text(result.other())
@@ -503,18 +502,6 @@ def compute_cell(cell, results=None, note="", memory_limit=None):
         row["error"] = f"out of memory: {row['full_states'] or '?'} states did not fit this worker"
     row["seconds"] = f"{time.perf_counter() - began:.3f}"
     return row
-
-
-def _exact_text(value):
-    """``"p/q"`` (:func:`~markovgmm.numbers.fraction_str`), also past Python's
-    4300-digit limit on int-to-str conversion (exact polarisation
-    probabilities at m=3, N=20 already have more digits): via flint."""
-    try:
-        return fraction_str(value)
-    except ValueError:
-        import flint
-
-        return str(flint.fmpq(value.numerator, value.denominator))
 
 
 def _certified_columns(row, chain, start):

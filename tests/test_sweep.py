@@ -252,6 +252,9 @@ def test_cli_runs_a_local_cluster(tmp_path, capsys):
 
 def test_exact_text_past_the_int_str_limit():
     # Exact probabilities from m=3, N=20 on have more than Python's default 4300 digits.
+    from markovgmm.numbers import fraction_str
+
     value = Fraction(10**5000 + 1, 3)
-    assert sweep._exact_text(value) == "1" + "0" * 4999 + "1/3"
-    assert sweep._exact_text(Fraction(139813, 1630674)) == "139813/1630674"
+    assert fraction_str(value) == "1" + "0" * 4999 + "1/3"
+    assert fraction_str(-value) == "-1" + "0" * 4999 + "1/3"
+    assert fraction_str(Fraction(139813, 1630674)) == "139813/1630674"

@@ -7,6 +7,7 @@ import time
 from ..analysis.absorption import absorption_probabilities
 from ..chain.build import build_chain
 from ..system import System, balanced_counts
+from ..numbers import fraction_str
 from ._options import print_json
 
 __all__ = ["register", "run", "demo_table", "DEFAULT_FAMILY"]
@@ -56,7 +57,7 @@ def run(args):
     print(f"{'m':>2} {'N':>2} {'states':>6}  {'exact':<34} {'float64':<22} {'|diff|':<9} {'E[steps]':>9}")
     for row in rows:
         exact = row["polarization_exact"]
-        fraction = f"{exact.numerator}/{exact.denominator}"
+        fraction = fraction_str(exact)
         if len(fraction) > 24:
             fraction = f"{fraction[:10]}...{fraction[-10:]}"
         print(

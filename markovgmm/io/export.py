@@ -16,6 +16,7 @@ from fractions import Fraction
 from math import gcd
 
 from ..analysis.classes import closed_classes
+from ..numbers import int_str
 
 __all__ = ["state_labels", "write_drn", "write_prism", "drn_text", "read_prism_tra"]
 
@@ -46,7 +47,7 @@ def _format_value(chain, value):
         numerator, denominator = int(value), int(chain.denominator)
         g = gcd(numerator, denominator)
         numerator, denominator = numerator // g, denominator // g
-        return str(numerator) if denominator == 1 else f"{numerator}/{denominator}"
+        return int_str(numerator) if denominator == 1 else f"{int_str(numerator)}/{int_str(denominator)}"
     return repr(float(value))
 
 
