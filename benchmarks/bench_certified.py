@@ -19,8 +19,6 @@ Run: ``python benchmarks/bench_certified.py [--full]``
 
 import os
 import sys
-import tempfile
-import time
 from fractions import Fraction
 
 import numpy as np
@@ -31,28 +29,8 @@ from markovgmm import System, build_chain
 from markovgmm.analysis.absorption import absorption_probabilities
 from markovgmm.analysis.certified import certified_absorption
 from markovgmm.analysis.classes import closed_classes
-from markovgmm.io import write_drn
 
-
-def timed(fn):
-    began = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - began
-
-
-def storm_float(chain, start):
-    """Storm's float engine (default settings) on the DRN export: value, seconds (build + check)."""
-    try:
-        import stormpy
-    except ImportError:
-        return None, None
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "chain.drn")
-        write_drn(chain, start, path)
-        began = time.perf_counter()
-        model = stormpy.build_model_from_drn[float](path)
-        result = stormpy.model_checking(model, stormpy.parse_properties('P=? [F "polar"]')[0])
-        return result.get_value(model.initial_states[0]), time.perf_counter() - began
+from _shared import timed, storm_float
 
 
 def float_lu(chain, start):
@@ -87,7 +65,7 @@ def main(full):
     box, t_cert = timed(lambda: certified_absorption(lchain, lstart))
     lo, hi = box.decimal(20)
     lines += [
-        f"## m=3, K=2, N=40, sync, support, complete graph, start 20,20;20,20;20,20",
+        "## m=3, K=2, N=40, sync, support, complete graph, start 20,20;20,20;20,20",
         "",
         f"Certified P(polarisation) in **[{lo}, {hi}]** (outward-rounded decimals of the exact rational bounds),",
         f"relative width **{box.relative_width:.2e}**, {box.refinements} float solves; "

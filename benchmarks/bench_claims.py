@@ -13,21 +13,16 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from fractions import Fraction
 
 from markovgmm import System, build_chain
 from markovgmm.analysis.claims import a1_check, a3_limit, claims_report, moment_series
 from markovgmm.analysis.propagation import propagate
 
+from _shared import timed
+
 HORIZON = 200
 REFERENCE_HORIZON = 30
-
-
-def timed(fn):
-    began = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - began
 
 
 def naive_propagation(chain, start, horizon):

@@ -11,21 +11,14 @@ Run: ``python benchmarks/bench_core.py``
 
 import os
 import sys
-import tempfile
-import time
 
 import flint
 import numpy as np
 
 from markovgmm import System, build_chain
 from markovgmm.analysis import absorption_probabilities, closed_classes
-from markovgmm.io import write_drn
 
-
-def timed(fn):
-    began = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - began
+from _shared import timed, storm_float
 
 
 def plain_dense_flint(chain, start):
@@ -53,20 +46,6 @@ def plain_dense_flint(chain, start):
     from fractions import Fraction
 
     return Fraction(int(value.p), int(value.q))
-
-
-def storm_float(chain, start):
-    try:
-        import stormpy
-    except ImportError:
-        return None, None
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "chain.drn")
-        write_drn(chain, start, path)
-        began = time.perf_counter()
-        model = stormpy.build_model_from_drn[float](path)
-        result = stormpy.model_checking(model, stormpy.parse_properties('P=? [F "polar"]')[0])
-        return result.get_value(model.initial_states[0]), time.perf_counter() - began
 
 
 def main():
