@@ -29,3 +29,19 @@ def test_certified_gaussian_interval_contains_the_float_chain_value(capsys):
     report = json.loads(capsys.readouterr().out)
     low, high = report["polarization_interval"]
     assert low <= value <= high and high - low < 1e-3
+
+
+@pytest.mark.parametrize(
+    "kwargs, start",
+    [
+        (dict(agents=3, components=2, memory=5), ((3, 2), (1, 4), (5, 0))),
+        (dict(agents=3, components=2, memory=4, graph="path", schedule="async"), ((3, 1), (2, 2), (1, 3))),
+        (dict(agents=2, components=3, memory=3, reading=((1, 0), ("1/3", "2/3"))), ((2, 1, 0), (0, 1, 2))),
+    ],
+)
+def test_polarization_probability_solved_on_orbits_equals_the_full_solve(kwargs, start):
+    from markovgmm.analysis.absorption import polarization_probability
+
+    chain = build_chain(System(**kwargs))
+    s = chain.index(start)
+    assert polarization_probability(chain, s) == absorption_probabilities(chain, s).polarization()

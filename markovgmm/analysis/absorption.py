@@ -31,6 +31,7 @@ __all__ = [
     "absorb",
     "absorption_time_distribution",
     "reachable_states",
+    "polarization_probability",
 ]
 
 
@@ -155,6 +156,33 @@ def absorption_probabilities(chain, start=None, progress=None, structure=None):
             probabilities.append([v for v in values[:n_classes]] if chain.exact else [float(v) for v in values[:n_classes]])
             times.append(values[n_classes] if chain.exact else float(values[n_classes]))
     return AbsorptionResult(starts, classes, probabilities, times, chain.exact, chain.system.components)
+
+
+def polarization_probability(chain, start):
+    """P(polarisation) from state number ``start``, solved on orbits when it can be.
+
+    On a full chain whose reading matrix has a nontrivial symmetry group the
+    value is computed on the lumped chain
+    (:func:`~markovgmm.chain.lumped.build_lumped_chain`), which gives the
+    same number (strong lumpability, ``proofs/lumpability.md``) from far
+    fewer states; otherwise on ``chain`` itself.  MODEL.md 3.
+
+    Examples
+    --------
+    >>> from markovgmm import System, build_chain
+    >>> chain = build_chain(System(agents=2, components=2, memory=4))
+    >>> polarization_probability(chain, chain.index(((2, 2), (2, 2))))
+    Fraction(139813, 1630674)
+    """
+    if not chain.lumped:
+        from ..chain.lumped import build_lumped_chain
+        from ..chain.symmetry import agent_group
+
+        group = agent_group(chain.system)
+        if not group.trivial:
+            lumped = build_lumped_chain(chain.system, exact=chain.exact, group=group)
+            return absorption_probabilities(lumped, lumped.index(chain.counts(start))).polarization()
+    return absorption_probabilities(chain, start).polarization()
 
 
 def absorption_time_distribution(chain, start, horizon, structure=None):

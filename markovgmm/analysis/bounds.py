@@ -37,7 +37,7 @@ from math import comb
 import numpy as np
 
 from ..errors import InputError
-from .absorption import absorption_probabilities, reachable_states
+from .absorption import polarization_probability, reachable_states
 from .classes import closed_classes
 
 __all__ = [
@@ -597,7 +597,7 @@ def bounds_report(chain, start, horizon=50, paths=5, progress=None, structure=No
     """
     start = _check_start(chain, start)
     structure = structure if structure is not None else closed_classes(chain)
-    exact = absorption_probabilities(chain, start, structure=structure).polarization()
+    exact = polarization_probability(chain, start)
     horizon_part = horizon_bounds(chain, start, horizon, structure=structure, progress=progress)
     path_part = path_bounds(chain, start, k=paths, structure=structure)
     system = chain.system
