@@ -10,7 +10,7 @@ from ..errors import InputError
 from ..numbers import jsonable
 from ..system import GRAPH_NAMES, System, parse_start, read_edge_list
 
-__all__ = ["add_chain_options", "system_from_args", "start_from_args", "print_json", "announce_cost"]
+__all__ = ["add_chain_options", "graph_from_args", "system_from_args", "start_from_args", "print_json", "announce_cost"]
 
 
 def add_chain_options(parser):
@@ -34,12 +34,18 @@ def add_chain_options(parser):
     group.add_argument("--start", default=None, help='start counts "c11,c12;c21,c22;..." (default: most balanced)')
 
 
-def system_from_args(args):
+def graph_from_args(args):
+    """``--graph``: a graph name as it is, or the graph read from an edge-list file."""
     graph = args.graph
     if graph not in GRAPH_NAMES:
         if not os.path.exists(graph):
             raise InputError(f"graph must be one of {', '.join(GRAPH_NAMES)} or an existing edge-list file, got {graph!r}")
         graph = read_edge_list(graph, directed=args.directed)
+    return graph
+
+
+def system_from_args(args):
+    graph = graph_from_args(args)
     return System(
         agents=args.agents,
         components=args.components,

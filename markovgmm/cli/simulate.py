@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 
 from ..errors import InputError
 from ..numbers import jsonable
 from ..simulate.continuous import DEFAULTS, simulate
-from ..system import GRAPH_NAMES, read_edge_list
-from ._options import print_json
+from ..system import GRAPH_NAMES
+from ._options import graph_from_args, print_json
 
 __all__ = ["register", "run"]
 
@@ -50,11 +49,7 @@ def register(subparsers):
 
 
 def run(args):
-    graph = args.graph
-    if graph not in GRAPH_NAMES:
-        if not os.path.exists(graph):
-            raise InputError(f"graph must be one of {', '.join(GRAPH_NAMES)} or an existing edge-list file, got {graph!r}")
-        graph = read_edge_list(graph, directed=args.directed)
+    graph = graph_from_args(args)
     if args.seed is not None and args.seed < 0:
         raise InputError(f"seed must be a nonnegative integer, got {args.seed}")
     result = simulate(
