@@ -79,7 +79,7 @@ from dataclasses import dataclass, field
 from .errors import InputError
 from .numbers import fraction_str
 from .progress import progress_bar
-from .system import GRAPH_NAMES, OWNERSHIPS, SCHEDULES, System, parse_start, read_edge_list
+from .system import GRAPH_NAMES, OWNERSHIPS, SCHEDULES, System, parse_start, read_edge_list, state_text
 
 __all__ = [
     "COLUMNS",
@@ -301,7 +301,7 @@ def _resolve_start(text, cell):
         state = parse_start(None if text == "balanced" else text, m, K, N)
     except InputError:
         return text
-    return ";".join(",".join(map(str, counts)) for counts in state)
+    return state_text(state)
 
 
 def cell_key(cell):

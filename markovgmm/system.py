@@ -29,6 +29,7 @@ __all__ = [
     "read_edge_list",
     "balanced_counts",
     "parse_start",
+    "state_text",
     "SCHEDULES",
     "OWNERSHIPS",
     "GRAPH_NAMES",
@@ -205,6 +206,15 @@ def parse_start(text, m, K, N):
             raise InputError(f"start: agent {i} counts must be integers separated by ',', got {part!r}") from None
         state.append(counts)
     return tuple(state)
+
+
+def state_text(state):
+    """A state as the text :func:`parse_start` reads: ``"c11,c12;c21,c22;..."``.
+
+    >>> state_text(((3, 1), (1, 3)))
+    '3,1;1,3'
+    """
+    return ";".join(",".join(str(int(x)) for x in counts) for counts in state)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from fractions import Fraction
 
 from ..errors import InputError
 from ..numbers import fraction_str
-from ..system import System, balanced_counts, parse_start
+from ..system import System, balanced_counts, parse_start, state_text
 
 __all__ = ["DEFAULT_FAMILY", "system_from_dict", "verify_family"]
 
@@ -181,7 +181,7 @@ def verify_family(family=None, horizon=20, paths=5, epsilon=Fraction(1, 2), prog
             shown = fraction_str(limit) if isinstance(limit, Fraction) else str(limit)
             polar = bounds["exact"]
             breaks.append(
-                f"{row['system']}, start {_start_text(start_state)}: seed 002 Appendix A breaks at A3 "
+                f"{row['system']}, start {state_text(start_state)}: seed 002 Appendix A breaks at A3 "
                 f"(the step from the signed E[pi_i^t - pi_j^t] to E||D_t||_F): lim E||D_t||_F = {shown} "
                 f"(about {limit_float:.6g}), not 0, "
                 + (
@@ -204,10 +204,6 @@ def verify_family(family=None, horizon=20, paths=5, epsilon=Fraction(1, 2), prog
         "claims": claims_all,
         "bounds": bounds_all,
     }
-
-
-def _start_text(state):
-    return ";".join(",".join(map(str, c)) for c in state)
 
 
 def _value_text(value):

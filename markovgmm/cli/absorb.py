@@ -6,6 +6,7 @@ from ..analysis.absorption import absorb
 from ..chain.build import build_chain
 from ..numbers import fraction_str
 from ..progress import progress_bar
+from ..system import state_text
 from ._options import add_chain_options, announce_cost, print_json, start_from_args, system_from_args
 
 __all__ = ["register", "run", "run_certified", "run_certified_gaussian", "format_value"]
@@ -70,7 +71,7 @@ def run(args):
         return 0
     fmt = lambda v: format_value(v, chain.exact)  # noqa: E731
     print(f"system      {report['system']}")
-    print(f"start       {';'.join(','.join(map(str, c)) for c in report['start'])}")
+    print(f"start       {state_text(report['start'])}")
     print(f"arithmetic  {'exact (rational)' if chain.exact else 'float64'}")
     print(f"states      {report['states']:,} ({report['transient']:,} transient, {report['transitions']:,} transitions)")
     if chain.lumped:
@@ -87,7 +88,7 @@ def run(args):
     print(f"  {'kind':<10} {'camp sizes':<12} {'probability':<24} state")
     for cls in report["classes"]:
         sizes = ",".join(map(str, cls["camp_sizes"])) if cls["camp_sizes"] else "-"
-        state = ";".join(",".join(map(str, c)) for c in cls["states"][0]) + (" ..." if len(cls["states"]) > 1 else "")
+        state = state_text(cls["states"][0]) + (" ..." if len(cls["states"]) > 1 else "")
         value = f"{float(cls['probability']):.12g}"
         print(f"  {cls['kind']:<10} {sizes:<12} {value:<24} {state}")
     if args.horizon is not None:
@@ -121,7 +122,7 @@ def run_certified(args, chain, start_state):
         print_json(report)
         return 0
     print(f"system      {report['system']}")
-    print(f"start       {';'.join(','.join(map(str, c)) for c in report['start'])}")
+    print(f"start       {state_text(report['start'])}")
     print("arithmetic  certified (float solves, exact integer certificate; bounds rounded outward)")
     lumped = f", solved on {report['lumped_states']:,} orbits" if chain.lumped else ""
     print(f"states      {report['states']:,}{lumped}")
@@ -164,7 +165,7 @@ def run_certified_gaussian(args, system, start_state):
         print_json(report)
         return 0
     print(f"system      {report['system']}")
-    print(f"start       {';'.join(','.join(map(str, c)) for c in start_state)}")
+    print(f"start       {state_text(start_state)}")
     print("arithmetic  certified (kernel enclosure + interval value iteration; float64 with a rounding margin)")
     print(f"P(polarisation)       [{box['lower']:.12g}, {box['upper']:.12g}]")
     return 0

@@ -7,6 +7,7 @@ from ..analysis.bounds import bounds_report
 from ..chain.build import build_chain
 from ..errors import InputError
 from ..progress import progress_bar
+from ..system import state_text
 from ._options import add_chain_options, announce_cost, print_json, start_from_args, system_from_args
 from .absorb import format_value
 
@@ -72,7 +73,7 @@ def print_report(report, exact):
     T = report["horizon"]["T"]
     path = report["path"]
     print(f"system      {report['system']}")
-    print(f"start       {';'.join(','.join(map(str, c)) for c in report['start'])}")
+    print(f"start       {state_text(report['start'])}")
     print(f"arithmetic  {'exact (rational)' if exact else 'float64 (comparisons not certified)'}")
     print(f"P(polarisation) exact            {fmt(report['exact'])}")
     print(f"{'bound':<34} {'value':<40} ratio to exact")

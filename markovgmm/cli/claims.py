@@ -13,6 +13,7 @@ from ..chain.build import build_chain
 from ..errors import InputError
 from ..numbers import to_fraction
 from ..progress import progress_bar
+from ..system import state_text
 from ._options import add_chain_options, announce_cost, print_json, start_from_args, system_from_args
 from .absorb import format_value
 
@@ -87,7 +88,7 @@ def run(args):
     fmt = lambda v: _short(v, exact)  # noqa: E731
     a1, a2, a3 = report["A1"], report["A2"], report["A3"]
     print(f"system      {report['system']}")
-    print(f"start       {';'.join(','.join(map(str, c)) for c in report['start'])}")
+    print(f"start       {state_text(report['start'])}")
     print(f"arithmetic  {'exact (rational)' if exact else 'float64'}")
     print()
     print(f"A1 one-step identity E[pi_i' - pi_j' | s] = {a1['factor']} (pi_i - pi_j)")
@@ -99,7 +100,7 @@ def run(args):
           + (f"; UNEXPLAINED {a1['unexplained']}" if a1["unexplained"] else "")
           + ")")
     for item in a1["failing_states"][:5]:
-        state = ";".join(",".join(map(str, c)) for c in item["state"])
+        state = state_text(item["state"])
         print(f"    {state:<24} {'; '.join(item['reasons'])}")
     if a1["n_failing"] > 5:
         print(f"    ... {a1['n_failing'] - 5:,} more (--json lists all)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..errors import InputError
 from ..numbers import fraction_str
 from ..progress import progress_bar
+from ..system import state_text
 from ._options import add_chain_options, print_json, start_from_args, system_from_args
 
 __all__ = ["register", "run", "chain_value", "EXACT_STATE_LIMIT", "FLOAT_STATE_LIMIT"]
@@ -92,7 +93,7 @@ def run(args):
         print_json(report)
         return 0
     print(f"system      {report['system']}")
-    print(f"start       {';'.join(','.join(map(str, c)) for c in start_state)}")
+    print(f"start       {state_text(start_state)}")
     print(f"runs        {result.runs:,} (seed {args.seed}), {result.unabsorbed:,} unabsorbed after {args.max_steps:,} steps")
     pct = f"{100 * args.level:g}%"
     print(f"P(polarisation)  {report['polarization_frequency']:.6g}   {pct} CI [{lo:.6g}, {hi:.6g}]")

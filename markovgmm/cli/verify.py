@@ -8,6 +8,7 @@ from ..analysis.verify import DEFAULT_FAMILY, verify_family
 from ..errors import InputError
 from ..numbers import to_fraction
 from ..progress import progress_bar
+from ..system import state_text
 from ._options import print_json
 
 __all__ = ["register", "run", "read_config", "format_table"]
@@ -98,7 +99,7 @@ def format_table(report):
         bounds = {True: "ok", False: "FAILED", None: "uncertified"}[row["bounds_hold"]]
         lines.append(
             [
-                str(i), row["system"].replace(", graph=", " "), ";".join(",".join(map(str, c)) for c in row["start"]),
+                str(i), row["system"].replace(", graph=", " "), state_text(row["start"]),
                 _short(row["polarization"], 6), a1, a2, a3,
                 _short(ratio["horizon.lower"]), _short(ratio["horizon.upper"]), _short(ratio["path.best"]),
                 _short(ratio["path.top_k"]), _short(ratio["closed_form"]), _short(ratio["closed_form_two_phase"]), bounds,
