@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..analysis.absorption import absorb
 from ..chain.build import build_chain
+from ..errors import InputError
 from ..numbers import fraction_str
 from ..progress import progress_bar
 from ..system import state_text
@@ -51,8 +52,6 @@ def format_value(value, exact):
 
 
 def run(args):
-    from ..errors import InputError
-
     if args.horizon is not None and args.horizon < 0:
         raise InputError(f"horizon must be a nonnegative integer, got {args.horizon}")
     system = system_from_args(args)
@@ -103,8 +102,6 @@ def run_certified(args, chain, start_state):
     from ..analysis.certified import certified_absorb
 
     if args.horizon is not None:
-        from ..errors import InputError
-
         raise InputError("horizon: not available with --certified (the time distribution is exact with --exact)")
     targets = chain.system.components + 3  # polarisation, consensus, each component, other
     with progress_bar(targets, "certifying", quiet=args.quiet, unit="targets") as bar:
@@ -147,7 +144,6 @@ def run_certified_gaussian(args, system, start_state):
     the box of chains allowed by a kernel enclosure
     (:func:`~markovgmm.chain.gaussian.gaussian_polarization_interval`)."""
     from ..chain.gaussian import gaussian_polarization_interval
-    from ..errors import InputError
 
     if args.horizon is not None:
         raise InputError("horizon: not available with --certified")
