@@ -50,14 +50,42 @@ def frobenius_sq(state, N):
 # ----------------------------------------------------------------------------- A1
 
 
-def test_a1_symbolic_sync_and_async():
-    result = a1_symbolic()
-    assert result["holds"] and result["removal_induction_step"]
-    N, r, m, pi, pj = sympy.symbols("N r m p_ik p_jk")
-    names = {"N": N, "r": r, "m": m, "p_ik": pi, "p_jk": pj}
-    assert sympy.simplify(sympy.sympify(result["sync"]["residual"], locals=names) - r * (pi - pj) / N) == 0
-    assert sympy.simplify(sympy.sympify(result["async"]["residual"], locals=names) - r * (pi - pj) / (N * m)) == 0
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(agents=2, components=2, memory=4), dict(agents=3, components=3, memory=3, replace=2), dict(agents=2, components=2, memory=3, replace=3)],
+    ids=ident,
+)
+def test_a1_symbolic_is_derived_from_the_chains_table(kwargs):
+    system = System(**kwargs)
+    result = a1_symbolic(system)
+    assert result["holds"] and not result["failing_local_states"]
+    N, r, m = system.memory, system.replace, system.agents
+    pi, pj = sympy.symbols("p_ik p_jk")
+    names = {"p_ik": pi, "p_jk": pj}
+    assert sympy.simplify(sympy.sympify(result["sync"]["residual"], locals=names) - sympy.Rational(r, N) * (pi - pj)) == 0
+    assert sympy.simplify(sympy.sympify(result["async"]["residual"], locals=names) - sympy.Rational(r, N * m) * (pi - pj)) == 0
     assert result["sync"]["residual_at_equal_laws"] == result["async"]["residual_at_equal_laws"] == "0"
+    assert result["sync"]["factor"] == str(F(N - r, N)) and result["async"]["factor"] == str(F(N * m - r, N * m))
+
+
+def test_a1_symbolic_fails_on_a_wrong_table_and_under_pruning():
+    """The field can fail: a deliberately wrong per-agent table (one coefficient moved to
+    another successor) and pruning (which changes the mean) both give holds = False."""
+    import copy
+
+    from markovgmm.chain.assembly import local_table
+
+    system = System(agents=2, components=2, memory=3)
+    table = copy.deepcopy(local_table(system))
+    c = 1  # a local state with two distinct successors
+    succ = table.successors[c].tolist()
+    e0, e1 = 0, next(e for e in range(1, len(succ)) if succ[e] != succ[0])
+    table.numerators[c, e0, 0], table.numerators[c, e1, 0] = table.numerators[c, e1, 0], table.numerators[c, e0, 0]
+    bad = a1_symbolic(system, table=table)
+    assert not bad["holds"] and bad["failing_local_states"] == [tuple(int(x) for x in table.counts[c])]
+    assert bad["sync"]["residual_at_equal_laws"] != "0" and not bad["sync"]["holds"] and not bad["async"]["holds"]
+    assert not a1_symbolic(System(agents=2, components=2, memory=4, prune=1))["holds"]
+    assert claims_report(build_chain(System(agents=2, components=2, memory=4, prune=1)), 0, horizon=1)["A1"]["symbolic"]["holds"] is False
 
 
 A1_SYSTEMS = [

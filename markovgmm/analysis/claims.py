@@ -31,8 +31,7 @@ occurs; it is then returned as a Fraction, otherwise as a certified mpmath
 from __future__ import annotations
 
 from fractions import Fraction
-from functools import lru_cache
-from math import gcd, isqrt
+from math import factorial, gcd, isqrt
 
 import numpy as np
 
@@ -359,73 +358,122 @@ def a1_factor(system):
     return Fraction(N - r, N) if system.schedule == "sync" else Fraction(N * m - r, N * m)
 
 
-@lru_cache(maxsize=None)
-def _a1_symbolic_cached():
-    import sympy as sp
+def _local_table(system):
+    """The per-agent table the chain is built from (MODEL.md 2 steps 3-4)."""
+    from ..chain import assembly
 
-    N, r, m, j = sp.symbols("N r m j", positive=True, integer=True)
-    ci, cj = sp.symbols("c_ik c_jk", nonnegative=True, integer=True)
-    pi_, pj = sp.symbols("p_ik p_jk", nonnegative=True)
-    c = sp.Symbol("c", nonnegative=True, integer=True)
-    # Removal, one item at a time: if E[count after j removals] = c (N - j) / N, one more uniform
-    # removal among the N - j items left keeps a fraction 1 - 1/(N - j) of it in expectation.
-    removal_step = sp.simplify(c * (N - j) / N * (1 - 1 / (N - j)) - c * (N - j - 1) / N) == 0
-    kept = c * (N - r) / N  # the induction at j = r
-    # Addition: r i.i.d. labels, each label k with probability p_k (a sum of r Bernoulli means).
-    added = r * sp.Symbol("p")
-
-    def updated_mean(count, p):
-        return (kept + added).subs({c: count, sp.Symbol("p"): p}) / N
-
-    out = {"removal_induction_step": bool(removal_step), "holds": bool(removal_step)}
-    for schedule, factor, rate in (("sync", 1 - r / N, r / N), ("async", 1 - r / (N * m), r / (N * m))):
-        if schedule == "sync":
-            new_i, new_j = updated_mean(ci, pi_), updated_mean(cj, pj)
-        else:
-            new_i = (1 - 1 / m) * ci / N + (1 / m) * updated_mean(ci, pi_)
-            new_j = (1 - 1 / m) * cj / N + (1 / m) * updated_mean(cj, pj)
-        residual = sp.factor(sp.simplify(new_i - new_j - factor * (ci - cj) / N))
-        at_equal = sp.simplify(residual.subs(pj, pi_))
-        holds = at_equal == 0 and sp.simplify(residual - rate * (pi_ - pj)) == 0
-        out[schedule] = {"factor": str(factor), "residual": str(residual), "residual_at_equal_laws": str(at_equal), "holds": bool(holds)}
-        out["holds"] = out["holds"] and bool(holds)
-    return out
+    return assembly.local_table(system)
 
 
-def a1_symbolic():
-    """Check the one-step identity symbolically (sympy), sync and async.
+def a1_symbolic(system, table=None):
+    """The mean of one update, derived from the per-agent law the chain is built from.
 
-    With ``N``, ``r``, ``m``, the counts ``c_ik``, ``c_jk`` and the incoming
-    label laws ``p_ik``, ``p_jk`` as symbols.  Removing ``r`` of ``N`` items
-    uniformly without replacement, one at a time, keeps in expectation
-    ``c (N - r) / N`` items of a label with count ``c`` (induction: if
-    ``c (N - j) / N`` are left after ``j`` removals, the next removal takes
-    one with probability ``1 / (N - j)`` each; the induction step is
-    checked by sympy); adding ``r`` i.i.d. labels adds ``r p_ik``.  So an
-    updating agent has ``E[pi_ik' | s] = (1 - r/N) pi_ik + (r/N) p_ik``, and
-    under async ``E[pi_ik' | s] = pi_ik + (r/(N m)) (p_ik - pi_ik)``.  The
-    residual ``E[pi_i' - pi_j'] - a (pi_i - pi_j)`` is then
-    ``(r/N)(p_i - p_j)`` (sync) or ``(r/(N m))(p_i - p_j)`` (async), zero
-    exactly when the incoming laws agree, e.g. ``open`` ownership on the
-    complete graph where ``p_i = p_j = (1/m) sum_l pi_l``.  ``proofs/A1_one_step.md``
-    also checks the hypergeometric mean with ``sympy.stats``.
+    The chain's per-agent law (:func:`markovgmm.chain.laws.replacement_table`,
+    MODEL.md 2 steps 3-4) is a polynomial in the incoming label law ``p``:
+    ``P(c -> c'') = sum_A coef[c, c'', A] p^A`` over compositions ``A`` of
+    ``r``.  So ``E[c''_k] = sum_A (sum_{c''} coef[c, c'', A] c''_k) p^A`` is
+    a homogeneous polynomial of degree ``r`` in ``p``, and the Lemma of
+    ``proofs/A1_one_step.md``, ``E[c''_k] = (1 - r/N) c_k + r p_k`` on the
+    simplex, is, after homogenising the right side with ``sum_k p_k = 1``,
+    the coefficient identity
+
+        sum_{c''} coef[c, c'', A] c''_k = r!/prod(A!) * ((1 - r/N) c_k + A_k)
+
+    for every local state ``c``, composition ``A`` and component ``k``
+    (two homogeneous polynomials agree on the simplex iff they are equal).
+    This is checked exactly (Fractions) on the table itself, so a wrong table
+    makes it fail; with pruning it fails wherever pruning changes the mean.
+    Where it holds, ``E[pi_i' - pi_j' | s] - a (pi_i - pi_j) = rho (p_i -
+    p_j)`` follows for every pair of agents (sync: ``rho = r/N``; async: the
+    updating agent is uniform, ``rho = r/(N m)``), which vanishes when the
+    incoming laws agree.  The residual reported is ``rho (p_ik - p_jk)`` plus,
+    if a local state fails, its error polynomial built from the table's
+    coefficients.
+
+    Parameters
+    ----------
+    system : System
+    table : LocalTable, optional
+        The table to check (default: the one :func:`build_chain` uses).
 
     Returns
     -------
     dict
-        ``{"sync": {...}, "async": {...}, "removal_induction_step": bool,
-        "holds": bool}``; each schedule has ``factor``, ``residual`` (string),
-        ``residual_at_equal_laws`` (must be ``"0"``) and ``holds``.
+        ``holds``; ``n_local_states``; ``failing_local_states`` (count
+        vectors whose mean differs, at most 10); ``sync`` and ``async``, each
+        with ``factor`` (``a``), ``residual`` (string, in ``p_ik``, ``p_jk``;
+        when a local state fails, plus its error polynomial in ``p0, p1, ...``
+        for component 0 over ``N`` (sync) or ``N m`` (async)),
+        ``residual_at_equal_laws`` (``"0"`` when the identity holds at
+        ``p_i = p_j``) and ``holds``.
 
     Examples
     --------
-    >>> result = a1_symbolic()
-    >>> result["holds"], result["sync"]["residual"], result["async"]["residual_at_equal_laws"]
-    (True, 'r*(p_ik - p_jk)/N', '0')
+    >>> from markovgmm import System
+    >>> result = a1_symbolic(System(agents=2, components=2, memory=4))
+    >>> result["holds"], result["sync"]["residual"], result["async"]["residual"]
+    (True, 'p_ik/4 - p_jk/4', 'p_ik/8 - p_jk/8')
+    >>> a1_symbolic(System(agents=2, components=2, memory=4, prune=1))["holds"]
+    False
     """
-    import copy
+    import sympy as sp
 
-    return copy.deepcopy(_a1_symbolic_cached())
+    if getattr(system, "model", "pool") != "pool":
+        raise InputError(f"A1 is a claim about the pool model of MODEL.md 2, not model={system.model!r}")
+    N, r, m, K = system.memory, system.replace, system.agents, system.components
+    table = table if table is not None else _local_table(system)
+    counts = np.asarray(table.counts)
+    monomials = [tuple(int(a) for a in A) for A in np.asarray(table.monomials)]
+    den = int(table.denominator)
+    keep = Fraction(N - r, N)
+    failing = []
+    errors = {}  # local rank -> {(A, k): Fraction}: E[c''_k] minus the Lemma's value, per monomial
+    for c in range(len(counts)):
+        succ = np.asarray(table.successors[c])
+        numerators = table.numerators[c]
+        error = {}
+        for a, A in enumerate(monomials):
+            multinomial = Fraction(factorial(r))
+            for x in A:
+                multinomial /= factorial(x)
+            mean = [Fraction(0)] * K
+            for e, target in enumerate(succ.tolist()):  # padding entries have coefficient 0
+                coef = Fraction(int(numerators[e, a]), den)
+                if coef:
+                    for k in range(K):
+                        mean[k] += coef * int(counts[target][k])
+            for k in range(K):
+                diff = mean[k] - multinomial * (keep * int(counts[c][k]) + A[k])
+                if diff:
+                    error[(A, k)] = diff
+        if error:
+            errors[c] = error
+            if len(failing) < 10:
+                failing.append(tuple(int(x) for x in counts[c]))
+    p_i, p_j = sp.symbols("p_ik p_jk")
+    P = sp.symbols(f"p0:{K}")
+    bad = next(iter(errors.items()), None)
+
+    def agent_error(c_error):
+        # E[c''_0] minus the Lemma's value at the first failing local state, a polynomial in p0..p(K-1)
+        return sum((sp.Rational(v.numerator, v.denominator) * sp.Mul(*[P[x] ** A[x] for x in range(K)]) for (A, k), v in c_error.items() if k == 0), sp.Integer(0))
+
+    out = {"holds": not errors, "n_local_states": int(len(counts)), "failing_local_states": failing}
+    for schedule, share in (("sync", 1), ("async", m)):
+        rho = Fraction(r, N * share)
+        factor = 1 - rho
+        residual = sp.Rational(rho.numerator, rho.denominator) * (p_i - p_j)
+        if bad is not None:
+            residual += agent_error(bad[1]) / (N * share)
+        residual = sp.expand(residual)
+        at_equal = sp.expand(residual.subs(p_j, p_i))
+        out[schedule] = {
+            "factor": fraction_str(factor),
+            "residual": str(residual),
+            "residual_at_equal_laws": str(at_equal),
+            "holds": not errors,
+        }
+    return out
 
 
 def _incoming_laws(chain):
@@ -922,7 +970,7 @@ def claims_report(chain, start, horizon=50, epsilon=Fraction(1, 2), progress=Non
     start = int(start)
     series = moment_series(chain, start, int(horizon), progress=progress)
     a1 = a1_check(chain)
-    a1["symbolic"] = a1_symbolic()
+    a1["symbolic"] = a1_symbolic(chain.system)
     a2 = a2_check(chain, series)
     structure = closed_classes(chain)
     a3 = a3_limit(chain, start, structure=structure)
