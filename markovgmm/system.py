@@ -30,11 +30,17 @@ __all__ = [
     "balanced_counts",
     "parse_start",
     "state_text",
+    "MODELS",
+    "GEOMETRIES",
+    "TIE_RULES",
     "SCHEDULES",
     "OWNERSHIPS",
     "GRAPH_NAMES",
 ]
 
+MODELS = ("pool", "mirror")
+GEOMETRIES = ("line", "circle", "simplex")
+TIE_RULES = ("clipped", "uniform")
 SCHEDULES = ("sync", "async")
 OWNERSHIPS = ("support", "open", "gaussian")
 GRAPH_NAMES = ("complete", "path", "ring", "star")
@@ -247,12 +253,40 @@ class System:
         Readers also read their own posts (default True).
     edge_weight : str, optional
         Edge attribute to weigh authors by.
+    model : {"pool", "mirror"}
+        ``pool`` (default): the shared-pool memory-replacement chain of
+        MODEL.md 2.  ``mirror``: the mirroring network of MODEL.md 6.2 (seed
+        000), where ``agents`` is ``n``, ``memory`` is the store size ``r``
+        and the fields below apply; ``replace``, ``ownership``, ``prune``,
+        ``means``, ``covariance`` and the graph fields do not (partners are
+        the ``k`` nearest agents in weight space, not a reading graph) and
+        must stay at their defaults.
+    neighbours : int
+        ``k``, mirror model: a partner is drawn among the ``k`` nearest
+        agents, ``1 <= k <= n - 1`` (default 1).
+    mirror : rational
+        ``p``, mirror model: the probability of querying oneself, in
+        ``[0, 1]``, exact (``"1/2"``, ``0.2`` and ``Fraction(1, 5)`` all give
+        1/5 and 1/2 exactly as written; default 0).
+    geometry : {"line", "circle", "simplex"}
+        Mirror model: where the component means sit (MODEL.md 6.1); the
+        chain uses only the order of their distances (farthest rule).
+    delta, sigma, eps : rational
+        Mirror model: mean spacing, component standard deviation and weight
+        clipping of the continuous system (MODEL.md 6.1; the chain is its
+        ``delta / sigma -> infinity`` limit and does not depend on them).
+    ties : {"clipped", "uniform"}
+        Mirror model: how equal distances between compositions are ranked
+        (MODEL.md 6.2; ``clipped``, the default, is the exact limit of the
+        clipped weights of 6.1).
 
     Examples
     --------
     >>> s = System(agents=2, components=2, memory=4)
     >>> s.n_local_states, s.n_states, [str(w) for w in s.W[0]]
     (5, 25, ['1/2', '1/2'])
+    >>> System(model="mirror", agents=4, components=2, memory=3, neighbours=1, mirror="1/2").describe()
+    'mirror n=4, K=2, r=3, k=1, p=1/2, line, ties=clipped, sync'
     """
 
     agents: int
@@ -268,10 +302,23 @@ class System:
     reading: tuple | None = None
     closed_neighbourhood: bool = True
     edge_weight: str | None = None
+    model: str = "pool"
+    neighbours: int = 1
+    mirror: object = 0
+    geometry: str = "line"
+    delta: object = 1
+    sigma: object = "1/5"
+    eps: object = "1e-12"
+    ties: str = "clipped"
     W: tuple = field(init=False, repr=False)
     graph_name: str = field(init=False, repr=False)
 
     def __post_init__(self):
+        if self.model not in MODELS:
+            raise InputError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        if self.model == "mirror":
+            self._check_mirror()
+            return
         set_ = object.__setattr__
         m = _int_param(self.agents, "agents", 1)
         K = _int_param(self.components, "components", 2)
@@ -311,6 +358,59 @@ class System:
             raise TooLargeError(
                 f"agents/memory: {self.n_local_states}^{m} = {self.n_local_states ** m:.3e} states is beyond any "
                 "explicit chain; reduce agents or memory"
+            )
+
+    def _check_mirror(self):
+        """Validate a mirroring-network description (MODEL.md 6.2)."""
+        set_ = object.__setattr__
+        n = _int_param(self.agents, "agents", 2, what="an integer >= 2 (the mirroring network needs partners)")
+        K = _int_param(self.components, "components", 2)
+        r = _int_param(self.memory, "memory", 1, what="an integer >= 1 (the store size r)")
+        k = _int_param(self.neighbours, "neighbours", 1, n - 1, what=f"an integer from 1 to agents-1={n - 1}")
+        p = to_fraction(self.mirror, name="mirror")
+        if not 0 <= p <= 1:
+            raise InputError(f"mirror must be a probability in [0, 1], got {p}")
+        if self.geometry not in GEOMETRIES:
+            raise InputError(f"geometry must be one of {', '.join(GEOMETRIES)}, got {self.geometry!r}")
+        if self.ties not in TIE_RULES:
+            raise InputError(f"ties must be one of {', '.join(TIE_RULES)}, got {self.ties!r}")
+        if self.schedule not in SCHEDULES:
+            raise InputError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        delta = to_fraction(self.delta, name="delta")
+        sigma = to_fraction(self.sigma, name="sigma")
+        eps = to_fraction(self.eps, name="eps")
+        if delta <= 0 or sigma <= 0:
+            raise InputError(f"delta and sigma must be positive, got delta={delta}, sigma={sigma}")
+        if not 0 < eps < Fraction(1, K):
+            raise InputError(f"eps must be in (0, 1/components), got {eps}")
+        unused = {
+            "replace": (self.replace, 1),
+            "ownership": (self.ownership, "support"),
+            "prune": (self.prune, 0),
+            "means": (self.means, None),
+            "covariance": (self.covariance, None),
+            "graph": (self.graph, "complete"),
+            "reading": (self.reading, None),
+            "closed_neighbourhood": (self.closed_neighbourhood, True),
+            "edge_weight": (self.edge_weight, None),
+        }
+        for name, (value, default) in unused.items():
+            if not (value is default or (isinstance(value, str) and value == default) or (type(value) is type(default) and value == default)):
+                raise InputError(
+                    f"{name}: not a parameter of model=mirror (partners are the k nearest agents, MODEL.md 6.2); "
+                    f"leave it at {default!r}, got {value!r}"
+                )
+        for name, value in (("agents", n), ("components", K), ("memory", r), ("neighbours", k), ("mirror", p),
+                            ("delta", delta), ("sigma", sigma), ("eps", eps)):
+            set_(self, name, value)
+        set_(self, "W", None)
+        set_(self, "graph_name", "nearest")
+        if self.n_local_states ** n > 10**12:
+            from .errors import TooLargeError
+
+            raise TooLargeError(
+                f"agents/memory: {self.n_local_states}^{n} = {self.n_local_states ** n:.3e} states is beyond any "
+                "explicit chain; reduce agents, components or memory (or use the chain Monte Carlo)"
             )
 
     def _checked_means(self, K):
@@ -368,7 +468,9 @@ class System:
 
     @property
     def is_complete_reading(self):
-        """True when every reader weighs every author by ``1/m``."""
+        """True when every reader weighs every author by ``1/m`` (never for the mirror model)."""
+        if self.model == "mirror":
+            return False
         m = self.agents
         return all(x == Fraction(1, m) for row in self.W for x in row)
 
@@ -396,6 +498,11 @@ class System:
 
     def describe(self):
         """One-line human description."""
+        if self.model == "mirror":
+            return (
+                f"mirror n={self.agents}, K={self.components}, r={self.memory}, k={self.neighbours}, p={self.mirror}, "
+                f"{self.geometry}, ties={self.ties}, {self.schedule}"
+            )
         extra = f", prune={self.prune}" if self.prune else ""
         return (
             f"m={self.agents}, K={self.components}, N={self.memory}, r={self.replace}, "

@@ -77,7 +77,8 @@ def test_grid_equals_direct_calls(client, tmp_path, counted):
         assert Fraction(row["polarization_exact"]) + Fraction(row["consensus_exact"]) + Fraction(row["other_exact"]) == 1
         floats = build_chain(system, exact=False)
         direct_float = absorption_probabilities(floats, floats.index(state))
-        assert float(row["polarization_float"]) == direct_float.polarization()
+        # The worker's float solve may sum in another order (threads): agree to float64 rounding, not bitwise.
+        assert float(row["polarization_float"]) == pytest.approx(direct_float.polarization(), rel=1e-13, abs=1e-16)
         assert float(row["polarization_float"]) == pytest.approx(float(direct.polarization()), rel=1e-9)
         assert int(row["full_states"]) == exact.n_states
         built = exact if row["lumped"] == "false" else build_chain(system, exact=True, lump=True)

@@ -29,7 +29,12 @@ import numpy as np
 from ..errors import InputError
 from .states import local_states, rank_counts
 
+#: Integers below this are safe in int64 products of two; above it the exact path uses Python integers.
+INT64_SAFE = 2**62
+
 __all__ = [
+    "incoming_label_laws",
+    "pool_agent_laws",
     "labelling_kernel",
     "nearest_support_labels",
     "replacement_table",
@@ -240,3 +245,107 @@ def replacement_table(N, K, r, tau=0):
         for (target, a), coef in row.items():
             numerators[c, slot[target], a] = coef.numerator * (denominator // coef.denominator)
     return LocalTable(counts, successors, monomials, numerators, denominator)
+
+
+def incoming_label_laws(system, ranks, exact, kernel=None, local_counts=None):
+    """Source laws ``q_i`` and incoming label laws ``p_i = q_i O[c_i]`` of every
+    agent at every state in ``ranks`` (MODEL.md 2, steps 1-2).
+
+    Parameters
+    ----------
+    system : System
+    ranks : (n, m) int array
+        Local ranks of the states.
+    exact : bool
+    kernel : (L, K, K) array, optional
+        Labelling kernel to use instead of the ownership rule's (default
+        :func:`~markovgmm.chain.laws.labelling_kernel`); the certified
+        Gaussian path passes bounds on the kernel here.
+    local_counts : (L, K) int array, optional
+        Count vector of each local rank (default: every local state).
+
+    Returns
+    -------
+    q, p : (n, m, K) arrays
+        Integer numerators over ``D`` (exact; int64 or object) or floats.
+    D : int
+        ``lcm(denominators of W) * N`` on the exact path, 1 on the float path.
+
+    Examples
+    --------
+    >>> from markovgmm.system import System
+    >>> q, p, D = incoming_label_laws(System(agents=2, components=2, memory=2), np.array([[0, 1]]), exact=True)
+    >>> q.tolist(), p.tolist(), D
+    ([[[3, 1], [3, 1]]], [[[4, 0], [3, 1]]], 4)
+    """
+    m, N = system.agents, system.memory
+    if local_counts is None:
+        from .states import local_states
+
+        local_counts = local_states(N, system.components)
+    counts = local_counts[ranks]  # (n, m, K)
+    # Step 1: q_i = sum_j W[i,j] c_j / N, as integers over D = lcm(W denominators) * N.
+    w_den = 1
+    for row in system.W:
+        for x in row:
+            w_den = lcm(w_den, x.denominator)
+    W_num = np.array([[int(x * w_den) for x in row] for row in system.W], dtype=object)
+    small = w_den * N * m < INT64_SAFE
+    W_num = W_num.astype(np.int64) if small else W_num
+    q_num = np.einsum("ij,njk->nik", W_num, counts if small else counts.astype(object))
+    D = w_den * N
+    # Step 2: ownership, p_i = q_i O[c_i].
+    if kernel is None:
+        kernel = labelling_kernel(system, local_counts)
+    if kernel.dtype.kind == "f":
+        if exact:
+            raise InputError(f"exact: ownership={system.ownership} is not rational")
+        q = q_num.astype(np.float64) / D
+        return q, np.einsum("nik,nikl->nil", q, kernel[ranks]), 1
+    p = np.einsum("nik,nikl->nil", q_num, kernel[ranks].astype(q_num.dtype))
+    if not exact:
+        return q_num.astype(np.float64) / D, p.astype(np.float64) / D, 1
+    return q_num, p, D
+
+
+def pool_agent_laws(system, ranks, exact, table=None, kernel=None):
+    """Per-agent laws at every state in ``ranks`` (shape ``(n, m)``).
+
+    Returns ``succ`` (n, m, E) next local ranks, ``vals`` (n, m, E) their
+    probabilities (integer numerators over ``denom`` when exact, floats
+    otherwise) and ``denom``.  ``kernel`` replaces the ownership rule's
+    labelling kernel (see :func:`incoming_label_laws`).
+    """
+    K, N, r = system.components, system.memory, system.replace
+    if table is None:
+        table = replacement_table(N, K, r, system.prune)
+    _, p, D = incoming_label_laws(system, ranks, exact, kernel=kernel, local_counts=table.counts)
+    # Step 3-4: sum_A coef[c, e, A] p^A, monomials p^A = prod_k p_k^{A_k}.
+    A = table.monomials
+    if exact:
+        denom = table.denominator * D**r
+        use_object = denom >= INT64_SAFE or p.dtype == object or table.numerators.dtype == object
+        base = p.astype(object) if use_object else p
+        mono = np.ones(p.shape[:2] + (len(A),), dtype=object if use_object else np.int64)
+        coef = table.numerators.astype(object) if use_object else table.numerators
+    else:
+        denom = 1.0
+        base = p
+        mono = np.ones(p.shape[:2] + (len(A),), dtype=np.float64)
+        coef = table.float_coefficients()
+    for k in range(K):
+        for power in range(1, r + 1):
+            sel = A[:, k] == power
+            if sel.any():
+                mono[:, :, sel] = mono[:, :, sel] * (base[:, :, k] ** power)[:, :, None]
+    vals = np.einsum("nieA,niA->nie", coef[ranks], mono) if not (exact and mono.dtype == object) else _object_contract(coef[ranks], mono)
+    succ = table.successors[ranks]
+    return succ, vals, denom
+
+
+def _object_contract(coef, mono):
+    # einsum does not take object arrays; contract the monomial axis by hand.
+    out = np.zeros(coef.shape[:3], dtype=object)
+    for a in range(mono.shape[-1]):
+        out = out + coef[..., a] * mono[..., a][:, :, None]
+    return out

@@ -27,10 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .build import Chain, assemble_rows, check_cost
-from .laws import replacement_table
+from .assembly import Chain, assemble_rows, check_cost, local_table
 from .states import global_index, local_ranks
-from .symmetry import agent_group, canonical_ranks, orbit_representatives, orbit_sizes
+from .symmetry import agent_group, canonical_ranks, orbit_numbers, orbit_representatives, orbit_sizes
 
 __all__ = ["build_lumped_chain", "orbit_index", "lumping_map", "split_closed_classes"]
 
@@ -83,7 +82,7 @@ def build_lumped_chain(system, exact=True, memory_limit=None, group=None, progre
     1331
     """
     if table is None:
-        table = replacement_table(system.memory, system.components, system.replace, system.prune)
+        table = local_table(system)
     group = group if group is not None else agent_group(system)
     check_cost(system, table, memory_limit, lumped=True, group=group)
     L = system.n_local_states
@@ -125,9 +124,7 @@ def orbit_index(chain, ranks):
     >>> orbit_index(chain, np.array([[0, 2], [2, 0], [1, 1]])).tolist()
     [2, 2, 3]
     """
-    L = chain.system.n_local_states
-    canonical = canonical_ranks(np.asarray(ranks, dtype=np.int64), chain.group, L)
-    return np.searchsorted(chain.representatives, global_index(canonical, L))
+    return orbit_numbers(chain.group, chain.representatives, ranks, chain.system.n_local_states)
 
 
 def lumping_map(chain, full_chain):

@@ -42,6 +42,7 @@ __all__ = [
     "orbit_sizes",
     "orbit_representatives",
     "n_orbits",
+    "orbit_numbers",
 ]
 
 #: Largest group whose permutations are listed explicitly for the full symmetric group.
@@ -133,6 +134,11 @@ def agent_group(system):
     """
     W = system.W
     m = system.agents
+    if system.model == "mirror":
+        # The partner rule of MODEL.md 6.2 ranks agents by their memories only: every permutation is a symmetry.
+        order = factorial(m)
+        perms = np.array(list(permutations(range(m))), dtype=np.int64) if order <= _MAX_LISTED else None
+        return AgentGroup(m, True, order, perms)
     if m == 1:
         return AgentGroup(1, True, 1, np.zeros((1, 1), dtype=np.int64))
     swap = [1, 0] + list(range(2, m))
@@ -198,6 +204,19 @@ def canonical_ranks(ranks, group, L):
     best = np.argmin(index, axis=-1)
     chosen = group.permutations[best]  # (..., m): the element whose image is smallest
     return np.take_along_axis(ranks, chosen, axis=-1)
+
+
+def orbit_numbers(group, representatives, ranks, L):
+    """Orbit number of each state ``ranks`` (``(..., m)`` local ranks) among
+    the orbits whose canonical representatives have the increasing global
+    indices ``representatives``.
+
+    >>> g = AgentGroup(2, True, 2, None)
+    >>> orbit_numbers(g, global_index(orbit_representatives(g, 3), 3), np.array([[2, 0], [1, 1]]), 3).tolist()
+    [2, 3]
+    """
+    canonical = canonical_ranks(np.asarray(ranks, dtype=np.int64), group, L)
+    return np.searchsorted(representatives, global_index(canonical, L))
 
 
 def orbit_sizes(ranks, group, L):

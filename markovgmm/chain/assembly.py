@@ -1,0 +1,363 @@
+"""Assembly of a chain's transition matrix from per-agent laws (MODEL.md 2, 6.2).
+
+Shared by every model family: a model supplies its *local table* (the count
+vector of every local state and the local states one update can lead to) and
+its *per-agent laws* (the probability of each of those moves for every agent
+at every state, agents independent given the state); this module turns them
+into the CSR transition matrix of the chain: under ``sync`` the row of a
+state is the row-wise Kronecker product of its agents' laws, under ``async``
+``1/m`` times the sum over agents of "agent ``i`` moves, the others stay".
+
+- the pool chain of MODEL.md 2: :mod:`markovgmm.chain.laws`;
+- the mirroring chain of MODEL.md 6.2: :mod:`markovgmm.chain.mirror`.
+
+:func:`local_table` and :func:`agent_laws` are the only places that choose
+between them; exact and float builds share every line below them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from math import lcm
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import TooLargeError
+from ..system import System
+from . import laws, mirror
+from .states import global_index, rank_counts
+from .symmetry import orbit_numbers
+
+__all__ = ["Chain", "estimate_cost", "check_cost", "assemble_rows", "agent_laws", "local_table"]
+
+_INT64_SAFE = laws.INT64_SAFE
+#: Transitions expanded per chunk of rows before merging duplicates (bounds the temporaries).
+_CHUNK_ENTRIES = 1 << 22
+
+
+def local_table(system):
+    """The local table of ``system``'s model: ``counts`` (L, K), ``successors``
+    (L, E) and the model's own coefficients (pool: the replacement table of
+    MODEL.md 2 steps 3-4; mirror: the farthest rule of MODEL.md 6.2)."""
+    if system.model == "mirror":
+        return mirror.mirror_table(system)
+    return laws.replacement_table(system.memory, system.components, system.replace, system.prune)
+
+
+def agent_laws(system, ranks, exact, table=None, kernel=None):
+    """Per-agent laws at every state in ``ranks`` (shape ``(n, m)``), for the
+    model of ``system``.
+
+    Returns ``succ`` (n, m, E) next local ranks, ``vals`` (n, m, E) their
+    probabilities (integer numerators over ``denom`` when exact, floats
+    otherwise) and ``denom``.  ``kernel`` replaces the pool model's labelling
+    kernel (:func:`~markovgmm.chain.laws.incoming_label_laws`).
+    """
+    table = table if table is not None else local_table(system)
+    if system.model == "mirror":
+        return mirror.mirror_agent_laws(system, ranks, exact, table)
+    return laws.pool_agent_laws(system, ranks, exact, table, kernel=kernel)
+
+
+
+@dataclass
+class Chain:
+    """A built chain: states and transition matrix (CSR).
+
+    Attributes
+    ----------
+    system : System
+    exact : bool
+        Values are integer numerators over ``denominator`` (True) or floats.
+    agent_ranks : (n, m) int array
+        Local rank of each agent's memory in state ``s`` (row ``s``).
+    local_counts : (L, K) int array
+        Count vector of each local rank.
+    indptr, indices, values : arrays
+        CSR structure of the transition matrix; ``P[s, t] = values / denominator``.
+    denominator : int or float
+        Common denominator (1.0 on the float path).
+    lumped : bool
+        True for a chain on orbits of the agents' symmetry group
+        (:mod:`markovgmm.chain.lumped`): state ``s`` is then an orbit,
+        ``agent_ranks[s]`` its canonical representative, and
+        ``P[s, t]`` the probability of moving from any state of orbit ``s``
+        into orbit ``t`` (the same for every state of ``s``).
+    group : AgentGroup or None
+        The symmetry group of a lumped chain.
+    orbit_size : (n,) int array or None
+        Number of states in each orbit of a lumped chain.
+    representatives : (n,) int array or None
+        Global index (full chain numbering) of each orbit's representative,
+        increasing.
+    """
+
+    system: System
+    exact: bool
+    agent_ranks: np.ndarray
+    local_counts: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
+    denominator: object
+    lumped: bool = False
+    group: object = field(default=None, repr=False)
+    orbit_size: np.ndarray | None = field(default=None, repr=False)
+    representatives: np.ndarray | None = field(default=None, repr=False)
+    _float: object = field(default=None, repr=False)
+
+    @property
+    def n_states(self):
+        return len(self.agent_ranks)
+
+    @property
+    def n_transitions(self):
+        return len(self.indices)
+
+    def matrix(self):
+        """The transition matrix as a float64 ``scipy.sparse.csr_matrix``."""
+        if self._float is None:
+            data = self.values.astype(np.float64) if self.values.dtype != object else np.array(
+                [float(Fraction(int(v), self.denominator)) for v in self.values]
+            )
+            if self.exact and self.values.dtype != object:
+                data = data / float(self.denominator)
+            self._float = sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_states, self.n_states))
+        return self._float
+
+    def structure(self):
+        """Boolean adjacency (``P[s, t] > 0``) as a CSR matrix."""
+        return sp.csr_matrix(
+            (np.ones(len(self.indices), dtype=np.int8), self.indices, self.indptr), shape=(self.n_states, self.n_states)
+        )
+
+    def probability(self, source, target):
+        """``P[source, target]`` as a Fraction (exact) or float."""
+        lo, hi = self.indptr[source], self.indptr[source + 1]
+        hit = np.flatnonzero(self.indices[lo:hi] == target)
+        if len(hit) == 0:
+            return Fraction(0) if self.exact else 0.0
+        value = self.values[lo + hit[0]]
+        return Fraction(int(value), self.denominator) if self.exact else float(value)
+
+    def counts(self, state):
+        """Count vectors (one per agent) of state number ``state``."""
+        return tuple(tuple(int(x) for x in self.local_counts[r]) for r in self.agent_ranks[state])
+
+    @property
+    def n_full_states(self):
+        """Number of states of the unlumped chain (``n_states`` unless lumped)."""
+        return self.system.n_states
+
+    def index(self, state):
+        """State number of a state given as one count vector per agent (on a
+        lumped chain: the number of its orbit)."""
+        state = self.system.check_state(state)
+        ranks = rank_counts(np.array(state, dtype=np.int64), self.system.memory)
+        if self.lumped:
+            return int(orbit_numbers(self.group, self.representatives, ranks[None, :], self.system.n_local_states)[0])
+        return int(global_index(ranks, self.system.n_local_states))
+
+    def vertex_labels(self):
+        """``(n, m)`` array: the label an agent holds if its memory is at a
+        vertex (one label only), else -1."""
+        counts = self.local_counts[self.agent_ranks]  # (n, m, K)
+        at_vertex = counts.max(axis=2) == self.system.memory
+        return np.where(at_vertex, counts.argmax(axis=2), -1)
+
+
+def estimate_cost(system, table=None, lumped=False, group=None):
+    """Predicted size of a build: states, transitions and bytes (an upper
+    estimate), without building the chain.
+
+    With ``lumped=True`` the states are the orbits of the agents' symmetry
+    group (``group``, found from ``system`` if not given) and each row still
+    expands every successor before merging, so ``transitions`` bounds the
+    lumped chain's row length from above.
+
+    >>> from markovgmm.system import System
+    >>> estimate_cost(System(agents=3, components=2, memory=40))["transitions"]
+    1860867
+    >>> estimate_cost(System(agents=3, components=2, memory=40), lumped=True)["states"]
+    12341
+    """
+    if table is None:
+        table = local_table(system)
+    E = table.successors.shape[1]
+    m = system.agents
+    if lumped:
+        from .symmetry import agent_group, n_orbits
+
+        group = group if group is not None else agent_group(system)
+        n = n_orbits(group, system.n_local_states)
+    else:
+        n = system.n_states
+    per_row = E**m if system.schedule == "sync" else m * E
+    transitions = n * per_row
+    # Final CSR: indices (8) + values (8, or a Python int ~40 when the denominator is big), with slack.
+    value_bytes = 8 if _exact_denominator_bound(system, table) < _INT64_SAFE else 48
+    chunk = _CHUNK_ENTRIES * 8 * 6
+    return {"states": n, "transitions": transitions, "bytes": int(transitions * (8 + value_bytes) * 1.5) + n * m * 8 + chunk}
+
+
+def _exact_denominator_bound(system, table):
+    """Common denominator of the exact chain (before any merging)."""
+    if system.model == "mirror":
+        per_agent = table.agent_denominator
+    else:
+        w_den = 1
+        for row in system.W:
+            for x in row:
+                w_den = lcm(w_den, x.denominator)
+        per_agent = table.denominator * (w_den * system.memory) ** system.replace
+    return per_agent**system.agents if system.schedule == "sync" else per_agent * system.agents
+
+
+def check_cost(system, table, memory_limit=None, lumped=False, group=None):
+    """Raise :class:`~markovgmm.errors.TooLargeError` (naming the state count
+    and the memory estimate, and suggesting the lumped path when it helps)
+    when a build would not fit in ``memory_limit`` bytes (default 60% of RAM)."""
+    cost = estimate_cost(system, table, lumped=lumped, group=group)
+    limit = memory_limit if memory_limit is not None else int(0.6 * _total_memory())
+    if cost["bytes"] <= limit:
+        return cost
+    what = "orbits (lumped)" if lumped else "states"
+    advice = "use fewer agents or a smaller memory"
+    if not lumped:
+        from .symmetry import agent_group
+
+        group = agent_group(system)
+        if not group.trivial:
+            lumped_cost = estimate_cost(system, table, lumped=True, group=group)
+            advice = (
+                f"the lumped chain (symmetry group {group.describe()}: {lumped_cost['states']:,} orbits, about "
+                f"{lumped_cost['bytes'] / 2**30:.2f} GiB) gives the same absorption results: use --lump on "
+                f"(build_chain(..., lump=True)), or {advice}"
+            )
+    raise TooLargeError(
+        f"{system.describe()}: {cost['states']:,} {what} and about {cost['transitions']:,} transitions need "
+        f"about {cost['bytes'] / 2**30:.2f} GiB, over the {limit / 2**30:.2f} GiB limit; {advice}"
+    )
+
+
+def assemble_rows(system, ranks, exact, table=None, column_map=None, progress=None, kernel=None):
+    """CSR transition rows of the states ``ranks`` (shape ``(n, m)``).
+
+    Parameters
+    ----------
+    system : System
+    ranks : (n, m) int array
+        Local ranks of the row states.
+    exact : bool
+    table : LocalTable, optional
+    column_map : callable, optional
+        Maps an array of successor global indices to column numbers (the
+        lumped chain maps a state to its orbit); duplicates after the map
+        are summed.  Default: the global index itself.
+    progress : callable, optional
+        Called with the number of rows done.
+    kernel : (L, K, K) array, optional
+        Labelling kernel replacing the ownership rule's (:func:`incoming_label_laws`).
+
+    Returns
+    -------
+    indptr, indices, values, denominator
+
+    Notes
+    -----
+    Rows are processed in chunks of about ``2^22`` expanded transitions; per
+    chunk the successors are the mixed-radix outer sum of the agents'
+    successor ranks and the values the outer product of their probabilities
+    (sync), or the per-agent moves with the others fixed (async), then sorted
+    once on ``row * ncols + column`` and merged.  When the exact common
+    denominator is ``>= 2^62`` the numerators are Python integers (object
+    arrays) from the start, so no int64 product can overflow.
+    """
+    m, L = system.agents, system.n_local_states
+    if table is None:
+        table = local_table(system)
+    n = len(ranks)
+    E = table.successors.shape[1]
+    per_row = E**m if system.schedule == "sync" else m * E
+    rows_per_chunk = max(1, _CHUNK_ENTRIES // per_row)
+    big = exact and _exact_denominator_bound(system, table) >= _INT64_SAFE
+    if kernel is None and system.model == "pool":  # once per build, not per chunk (quadrature under gaussian)
+        kernel = laws.labelling_kernel(system, table.counts)
+    pieces, lengths = [], np.zeros(n, dtype=np.int64)
+    denominator = 1.0
+    for first in range(0, n, rows_per_chunk):
+        chunk = ranks[first : first + rows_per_chunk]
+        succ, vals, denom = agent_laws(system, chunk, exact, table, kernel=kernel)
+        if big and vals.dtype != object:
+            vals = vals.astype(object)
+        if system.schedule == "sync":
+            rows, cols, data = _sync_entries(chunk, succ, vals, L)
+            denominator = denom**m if exact else 1.0
+        else:
+            rows, cols, data = _async_entries(chunk, succ, vals, L)
+            denominator = denom * m if exact else 1.0
+            if not exact:
+                data = data / m
+        if column_map is not None:
+            cols = column_map(cols)
+        ncols = int(cols.max()) + 1 if len(cols) else 1
+        key = rows * ncols + cols
+        order = np.argsort(key, kind="stable")
+        key, data = key[order], data[order]
+        if len(key):
+            heads = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            data = np.add.reduceat(data, heads)
+            key = key[heads]
+        rows, cols = key // ncols, key % ncols
+        lengths[first : first + len(chunk)] = np.bincount(rows, minlength=len(chunk))
+        pieces.append((cols, data))
+        if progress:
+            progress(first + len(chunk))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    indices = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, np.int64)
+    values = np.concatenate([p[1] for p in pieces]) if pieces else np.zeros(0)
+    if exact and values.dtype != object and denominator >= _INT64_SAFE:
+        values = values.astype(object)
+    return indptr, indices.astype(np.int64), values, denominator
+
+
+def _total_memory():
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 * 2**30
+
+
+
+def _sync_entries(ranks, succ, vals, L):
+    n, m, E = succ.shape
+    cols = np.zeros((n, 1), dtype=np.int64)
+    data = np.ones((n, 1), dtype=vals.dtype)
+    for i in range(m):
+        cols = (cols[:, :, None] * L + succ[:, i, None, :]).reshape(n, -1)
+        data = (data[:, :, None] * vals[:, i, None, :]).reshape(n, -1)
+    rows = np.repeat(np.arange(n, dtype=np.int64), cols.shape[1])
+    cols, data = cols.ravel(), data.ravel()
+    nonzero = data != 0
+    return rows[nonzero], cols[nonzero], data[nonzero]
+
+
+def _async_entries(ranks, succ, vals, L):
+    n, m, E = succ.shape
+    here = global_index(ranks, L)
+    rows, cols, data = [], [], []
+    for i in range(m):
+        place = L ** (m - 1 - i)
+        cols.append((here[:, None] + (succ[:, i, :] - ranks[:, i, None]) * place).ravel())
+        rows.append(np.repeat(np.arange(n, dtype=np.int64), E))
+        data.append(vals[:, i, :].ravel())
+    rows, cols, data = np.concatenate(rows), np.concatenate(cols), np.concatenate(data)
+    nonzero = data != 0
+    return rows[nonzero], cols[nonzero], data[nonzero]
