@@ -1,8 +1,19 @@
-"""``markovgmm simulate``: the continuous interacting-GMM system (MODEL.md 1)."""
+"""``markovgmm simulate``: the continuous interacting-GMM system (MODEL.md 1,
+``--model pool``, the default) or the continuous mirroring system (MODEL.md
+6.1, ``--model mirror``).
+
+The two models share ``--agents/-m``, ``--components/-K``, ``--steps/-T``,
+``--replicates/-R``, ``--seed``, ``--json``, ``--out`` and ``--quiet``; their
+defaults depend on the model (pool: 3 agents, ``K = 2``, 60 steps; mirror:
+30 agents, ``K = 30``, 80 steps).  A flag of the other model is refused.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+import tempfile
 
 from ..errors import InputError
 from ..numbers import jsonable
@@ -12,53 +23,119 @@ from ._options import graph_from_args, print_json
 
 __all__ = ["register", "run"]
 
+MODELS = ("pool", "mirror")
+
+#: Flags of the pool model only (dest -> default).
+POOL_ONLY = {
+    "dim": DEFAULTS["dim"],
+    "separation": DEFAULTS["separation"],
+    "lam": str(DEFAULTS["lam"]),
+    "alpha": DEFAULTS["alpha"],
+    "prune_c": DEFAULTS["prune_c"],
+    "n0": DEFAULTS["n0"],
+    "n_post": DEFAULTS["n_post"],
+    "beta": DEFAULTS["beta"],
+    "graph": DEFAULTS["graph"],
+    "directed": False,
+}
+
+#: Flags of the mirror model only (dest -> flag), beside the shared ones.
+MIRROR_ONLY = {
+    "memory": "--memory",
+    "neighbours": "--neighbours",
+    "mirror": "--mirror",
+    "geometry": "--geometry",
+    "delta": "--delta",
+    "sigma": "--sigma",
+    "eps": "--eps",
+    "variance": "--variance",
+    "tie_order": "--tie-order",
+}
+
+
+def _mirror_defaults():
+    from ..simulate.mirror import DEFAULTS as mirror
+
+    return mirror
+
 
 def register(subparsers):
     parser = subparsers.add_parser(
         "simulate",
-        help="simulate the continuous interacting-GMM system (seed 002) and its ||D_t||_F",
+        help="simulate the continuous interacting-GMM system (seed 002, ||D_t||_F) or the mirroring network (seed 000, silos)",
         description=(
-            "Simulate m Gaussian mixtures with shared components that post to and retrieve from a common pool "
-            "and update their weights by the Zivkovic rule (MODEL.md 1). Reports ||D_t||_F per step and replicate."
+            "--model pool (default): m Gaussian mixtures with shared components that post to and retrieve from a common pool "
+            "and update their weights by the Zivkovic rule (MODEL.md 1); reports ||D_t||_F per step and replicate. "
+            "--model mirror: n agents that query a partner (themselves with probability p, else one of their k nearest "
+            "neighbours in weight space) and update a store of r points and their weights by one EM step (MODEL.md 6.1); "
+            "reports the silos, S_t, stability, t* and ||D_t||_F."
         ),
     )
     d = DEFAULTS
-    parser.add_argument("--agents", "-m", type=int, default=d["agents"], help=f"number of mixtures m (default {d['agents']})")
-    parser.add_argument("--components", "-K", type=int, default=d["components"], help=f"components K (default {d['components']})")
-    parser.add_argument("--dim", "-d", type=int, default=d["dim"], help=f"dimension d (default {d['dim']})")
-    parser.add_argument(
-        "--separation", type=float, default=d["separation"], help=f"spacing of the means mu_k = k*SEP*e_1 (default {d['separation']:g})"
+    m = _mirror_defaults()
+    parser.add_argument("--model", default="pool", help="pool (MODEL.md 1, default) or mirror (MODEL.md 6.1)")
+    shared = parser.add_argument_group("both models")
+    shared.add_argument(
+        "--agents", "-m", type=int, default=None, help=f"number of agents (default {d['agents']} for pool, {m['agents']} for mirror)"
     )
-    parser.add_argument("--steps", "-T", type=int, default=d["steps"], help=f"steps (default {d['steps']})")
-    parser.add_argument("--lam", default=str(d["lam"]), help=f"retrieval proportion lambda in [0, 1] (default {d['lam']})")
-    parser.add_argument("--alpha", type=float, default=d["alpha"], help=f"learning rate in (0, 1] (default {d['alpha']:g})")
-    parser.add_argument("--prune-c", type=float, default=d["prune_c"], help="Zivkovic pruning constant c >= 0, K*c < 1 (default 0)")
-    parser.add_argument("--n0", type=int, default=d["n0"], help=f"initial pool size (default {d['n0']})")
-    parser.add_argument("--n-post", type=int, default=d["n_post"], help=f"points posted per agent per step (default {d['n_post']})")
-    parser.add_argument("--beta", type=float, default=d["beta"], help=f"Dirichlet parameter of the start weights (default {d['beta']:g})")
-    parser.add_argument(
-        "--graph", default=d["graph"], help=f"who sees whose posts: {', '.join(GRAPH_NAMES)} or an edge-list FILE (default complete)"
+    shared.add_argument(
+        "--components", "-K", type=int, default=None, help=f"components K (default {d['components']} for pool, {m['components']} for mirror)"
     )
-    parser.add_argument("--directed", action="store_true", help="read an edge-list FILE as directed (u v: v reads u)")
-    parser.add_argument("--replicates", "-R", type=int, default=1, help="independent replicates (default 1)")
-    parser.add_argument("--seed", type=int, default=None, help="root seed (default: fresh entropy, reported)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--out", default=None, metavar="FILE", help="write the JSON object to FILE")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    shared.add_argument("--steps", "-T", type=int, default=None, help=f"steps (default {d['steps']} for pool, {m['steps']} for mirror)")
+    shared.add_argument("--replicates", "-R", type=int, default=1, help="independent replicates (default 1)")
+    shared.add_argument("--seed", type=int, default=None, help="root seed (default: fresh entropy, reported)")
+    shared.add_argument("--json", action="store_true", help="print one JSON object")
+    shared.add_argument("--out", default=None, metavar="FILE", help="write the JSON object to FILE")
+    shared.add_argument("--quiet", action="store_true", help="no progress bar")
+    pool = parser.add_argument_group("--model pool")
+    pool.add_argument("--dim", "-d", type=int, default=None, help=f"dimension d (default {d['dim']})")
+    pool.add_argument("--separation", type=float, default=None, help=f"spacing of the means mu_k = k*SEP*e_1 (default {d['separation']:g})")
+    pool.add_argument("--lam", default=None, help=f"retrieval proportion lambda in [0, 1] (default {d['lam']})")
+    pool.add_argument("--alpha", type=float, default=None, help=f"learning rate in (0, 1] (default {d['alpha']:g})")
+    pool.add_argument("--prune-c", type=float, default=None, help="Zivkovic pruning constant c >= 0, K*c < 1 (default 0)")
+    pool.add_argument("--n0", type=int, default=None, help=f"initial pool size (default {d['n0']})")
+    pool.add_argument("--n-post", type=int, default=None, help=f"points posted per agent per step (default {d['n_post']})")
+    pool.add_argument("--beta", type=float, default=None, help=f"Dirichlet parameter of the start weights (default {d['beta']:g})")
+    pool.add_argument("--graph", default=None, help=f"who sees whose posts: {', '.join(GRAPH_NAMES)} or an edge-list FILE (default complete)")
+    pool.add_argument("--directed", action="store_const", const=True, default=None, help="read an edge-list FILE as directed (u v: v reads u)")
+    mirror = parser.add_argument_group("--model mirror")
+    mirror.add_argument("--memory", type=int, default=None, help=f"store size r (default {m['memory']})")
+    mirror.add_argument("--neighbours", type=int, default=None, help=f"k nearest agents a partner is drawn from, 1..n-1 (default {m['neighbours']})")
+    mirror.add_argument("--mirror", type=float, default=None, help=f"probability p of querying oneself, in [0, 1] (default {m['mirror']:g})")
+    mirror.add_argument("--geometry", default=None, help=f"means: line, circle or simplex (default {m['geometry']})")
+    mirror.add_argument("--delta", type=float, default=None, help=f"spacing of the means (default {m['delta']:g})")
+    mirror.add_argument("--sigma", type=float, default=None, help=f"component standard deviation (default {m['sigma']:g})")
+    mirror.add_argument("--eps", type=float, default=None, help=f"weight clipping level, 0 <= eps < 1/K (default {m['eps']:g})")
+    mirror.add_argument("--variance", action="store_const", const=True, default=None, help="the M-step also updates the variances")
+    mirror.add_argument("--tie-order", default=None, help="ties at the k-th distance: random (default) or index (lowest agent first)")
     parser.set_defaults(func=run)
 
 
 def run(args):
-    graph = graph_from_args(args)
+    if args.model not in MODELS:
+        raise InputError(f"--model must be one of {', '.join(MODELS)}, got {args.model!r}")
     if args.seed is not None and args.seed < 0:
         raise InputError(f"seed must be a nonnegative integer, got {args.seed}")
+    if args.model == "mirror":
+        return _run_mirror(args)
+    given = [flag for dest, flag in MIRROR_ONLY.items() if getattr(args, dest) is not None]
+    if given:
+        raise InputError(f"{given[0]} applies to --model mirror only")
+    for dest, default in POOL_ONLY.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
+    return _run_pool(args)
+
+
+def _run_pool(args):
+    graph = graph_from_args(args)
     result = simulate(
-        steps=args.steps,
+        steps=DEFAULTS["steps"] if args.steps is None else args.steps,
         replicates=args.replicates,
         seed=args.seed,
         quiet=args.quiet,
-        agents=args.agents,
-        components=args.components,
+        agents=DEFAULTS["agents"] if args.agents is None else args.agents,
+        components=DEFAULTS["components"] if args.components is None else args.components,
         dim=args.dim,
         separation=args.separation,
         lam=args.lam,
@@ -89,6 +166,78 @@ def run(args):
     for r in range(result.replicates):
         weights = "; ".join(",".join(f"{w:.3f}" for w in row) for row in result.weights[r, -1])
         print(f"{r:<10} {result.frobenius[r, 0]:>10.4f} {result.frobenius[r, -1]:>10.4f}  {report['final_outcome'][r]:<10} {weights}")
+    if args.out:
+        print(f"wrote       {args.out}")
+    return 0
+
+
+#: Library parameter -> CLI flag, to name the flag in error messages.
+_FLAGS = {"agents": "--agents", "components": "--components", "steps": "--steps", "replicates": "--replicates", "seed": "--seed", **MIRROR_ONLY}
+
+
+def _write_atomic(path, text):
+    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename: never half-written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".simulate-", suffix=".json.tmp")
+    except OSError as err:
+        raise InputError(f"--out: cannot write {path!r} ({err.strerror})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        os.unlink(tmp)
+        raise InputError(f"--out: cannot write {path!r} ({err.strerror})") from None
+
+
+def _run_mirror(args):
+    from ..simulate.mirror import estimate_bytes, simulate_mirror, MAX_BYTES
+
+    given = [f"--{dest.replace('_', '-')}" for dest, default in POOL_ONLY.items() if getattr(args, dest) is not None]
+    if given:
+        raise InputError(f"{given[0]} applies to --model pool only")
+    m = _mirror_defaults()
+    params = {name: getattr(args, name) for name in ("agents", "components", "steps", *MIRROR_ONLY)}
+    params = {name: (m.get(name) if value is None else value) for name, value in params.items()}
+    params["variance"] = bool(params["variance"])
+    params["tie_order"] = params["tie_order"] or "random"
+    try:
+        if args.json or args.out:
+            sizes = [params["agents"], params["components"], params["memory"], params["steps"], args.replicates]
+            if all(isinstance(v, int) and v >= 0 for v in sizes) and params["geometry"] in ("line", "circle", "simplex"):
+                need = estimate_bytes(*sizes[:3], params["geometry"], sizes[3], sizes[4], variance=params["variance"], report=True)
+                if need > MAX_BYTES:
+                    raise InputError(
+                        f"--replicates x --steps x --agents is too large for the JSON report: about {need / 2**30:.1f} GiB (limit 4 GiB)"
+                    )
+        run = simulate_mirror(replicates=args.replicates, seed=args.seed, quiet=args.quiet, **params)
+    except InputError as err:
+        message = str(err)
+        for name, flag in _FLAGS.items():
+            if message.startswith(name + " ") or message.startswith(name + ":"):
+                message = flag + message[len(name) :]
+                break
+        raise type(err)(message) from None
+    report = run.report()
+    if args.out:
+        _write_atomic(args.out, json.dumps(jsonable(report), indent=2))
+    if args.json:
+        print_json(report)
+        return 0
+    p = report["parameters"]
+    print(
+        f"system      n={p['agents']}, K={p['components']}, r={p['memory']}, k={p['neighbours']}, p={p['mirror']:g}, "
+        f"{p['geometry']}, delta={p['delta']:g}, sigma={p['sigma']:g}, eps={p['eps']:g}"
+        f"{', variance' if p['variance'] else ''}, ties {p['tie_order']}"
+    )
+    print(f"run         {p['steps']} steps x {p['replicates']} replicates, seed {p['seed']}")
+    print(f"{'replicate':<10} {'S_0':>4} {'S_T':>4} {'t*':>4} {'||D_T||_F':>10}  silo sizes at T")
+    for j, rep in enumerate(report["replicates"]):
+        print(
+            f"{j:<10} {rep['silo_counts'][0]:>4} {rep['silo_counts'][-1]:>4} {rep['t_star']:>4} {rep['frobenius'][-1]:>10.4f}  "
+            f"{','.join(str(s) for s in rep['final_silo_sizes'])}"
+        )
     if args.out:
         print(f"wrote       {args.out}")
     return 0

@@ -156,12 +156,17 @@ def default_start(agents, components, eps):
     """MODEL.md 6.1's start: agent ``i`` puts ``1 - eps`` on component ``i mod K``
     and ``eps / K`` on every other one, then the row is renormalised.
 
+    Every row holds the same two numbers (one normalising constant for all),
+    so the rows are exact permutations of each other and all pairwise
+    distances are bitwise equal, as MODEL.md 6.1's tie rule assumes.
+
     >>> default_start(3, 2, 0.1).round(4).tolist()
     [[0.9474, 0.0526], [0.0526, 0.9474], [0.9474, 0.0526]]
     """
-    w = np.full((agents, components), eps / components)
-    w[np.arange(agents), np.arange(agents) % components] = 1.0 - eps
-    return w / w.sum(axis=1, keepdims=True)
+    total = (1.0 - eps) + (components - 1) * (eps / components)
+    w = np.full((agents, components), (eps / components) / total)
+    w[np.arange(agents), np.arange(agents) % components] = (1.0 - eps) / total
+    return w
 
 
 def _sqdist(points, means):
