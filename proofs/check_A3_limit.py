@@ -11,6 +11,10 @@
    it within max||D||_F * P(not absorbed by t) (mpmath).
 4. The appendix counterexample: E[pi_1k - pi_2k] -> 0 but E|pi_1k - pi_2k|
    -> P(polarisation) > 0.
+5. The rate with closed classes of several states (directed graph, open
+   ownership): the general bound with its within-class term holds from every
+   start; the bound max||D||_F P(tau > t) alone fails there; under support
+   (one-state classes) the within-class term is 0.
 """
 
 import sys
@@ -124,5 +128,88 @@ cdf = absorption_time_distribution(chain, start, 120)
 check(all(x == 0 for x in signed), "symmetric start: E[pi_0k^t - pi_1k^t] = 0 for every t (so (10) holds)")
 gap = abs(absolute[-1] - result["polarization"])
 check(gap <= 1 - cdf[-1] and result["polarization"] > 0, f"but E|pi_0k^t - pi_1k^t| -> P(polarisation) = {result['polarization']} (gap at t=120 {float(gap):.2e} <= P(not absorbed))")
+
+# 5. The rate, with closed classes of several states (MODEL.md 3 `other` classes).
+# f = ||D||_F, tau the entrance time into the closed classes, L = sum_C P(C) mu_C f:
+#   |E f(X_t) - L| <= f_max P(tau > t) + sum_{u <= t} sum_{x closed} P(tau = u, X_tau = x) |E_x f(X_{t-u}) - mu_C(x) f|,
+# and the second term vanishes when f is constant on every closed class (always under support,
+# support_closed_classes.md).  On the directed graph 0 -> 2, 1 -> 2 under open ownership the
+# first term alone is not a bound: a start inside an `other` class has P(tau > 0) = 0 but a gap.
+import networkx as nx  # noqa: E402
+
+from markovgmm.analysis.classes import closed_classes  # noqa: E402
+
+
+def rate_terms(chain, starts, horizon):
+    """Per start and t: (|E f(X_t) - L|, f_max P(tau > t), the within-class term), in mpmath.
+
+    Exact powers P^v (python-flint fmpq_mat), then mpmath at 40 digits for f = sqrt(integer)/N."""
+    from flint import fmpq_mat
+
+    n, d = chain.n_states, int(chain.denominator)
+    M = fmpq_mat(n, n)
+    for s in range(n):
+        for e in range(chain.indptr[s], chain.indptr[s + 1]):
+            M[s, int(chain.indices[e])] += int(chain.values[e])
+    M = M / d
+    powers = [fmpq_mat(n, n, [int(a == b) for a in range(n) for b in range(n)])]
+    for _ in range(horizon):
+        powers.append(powers[-1] * M)
+    num = lambda x: mpmath.mpf(int(x.p)) / int(x.q)  # noqa: E731
+    Pw = [[[num(Q[a, b]) for b in range(n)] for a in range(n)] for Q in powers]
+    P1 = Pw[1]
+    structure = closed_classes(chain)
+    class_of = structure.class_of
+    transient = [s for s in range(n) if class_of[s] < 0]
+    f = [mpmath.sqrt(int(v)) / chain.system.memory for v in frobenius_squared_numerators(chain)]
+    fmax = max(f)
+    Ef = [[sum(Pw[v][x][s] * f[s] for s in range(n)) for x in range(n)] for v in range(horizon + 1)]  # E_x f(X_v)
+    mu_f = []
+    for cls in structure.classes:
+        states = list(cls.states)
+        k = len(states)
+        A = sp.Matrix(k, k, lambda a, b: sp.Rational(int(M[states[b], states[a]].p), int(M[states[b], states[a]].q)) - int(a == b))
+        pi = A.col_join(sp.ones(1, k)).solve_least_squares(sp.zeros(k, 1).col_join(sp.ones(1, 1)))
+        mu_f.append(sum(mpmath.mpf(int(sp.fraction(pi[a])[0])) / int(sp.fraction(pi[a])[1]) * f[s] for a, s in enumerate(states)))
+    out = {}
+    for start in starts:
+        result = a3_limit(chain, start)
+        radical = result["limit_radical"]
+        L = sum((mpmath.sqrt(fr) * mpmath.mpf(a.numerator) / a.denominator for fr, a in radical.terms.items()), mpmath.mpf(0))
+        hits = []  # hits[u][x] = P(tau = u, X_tau = x): from the law at u - 1 on the transient states
+        for u in range(horizon + 1):
+            if u == 0:
+                hits.append({start: mpmath.mpf(1)} if class_of[start] >= 0 else {})
+            else:
+                law = Pw[u - 1][start]
+                hits.append({x: sum(law[s] * P1[s][x] for s in transient) for x in range(n) if class_of[x] >= 0})
+        rows = []
+        for t in range(horizon + 1):
+            gap = abs(sum(Pw[t][start][s] * f[s] for s in range(n)) - L)
+            tail = sum(Pw[t][start][s] for s in transient)
+            second = sum(w * abs(Ef[t - u][x] - mu_f[class_of[x]]) for u in range(t + 1) for x, w in hits[u].items())
+            rows.append((gap, fmax * tail, second))
+        out[start] = rows
+    return out
+
+
+directed = build_chain(System(agents=3, components=2, memory=2, ownership="open", graph=nx.DiGraph([(0, 2), (1, 2)])))
+check(any(len(c.states) > 1 for c in closed_classes(directed).classes), "directed 0->2, 1->2, open: closed classes with several states (`other`)")
+ok_general, old_fails = True, []
+for start, rows in rate_terms(directed, range(directed.n_states), 8).items():
+    for t, (gap, first, second) in enumerate(rows):
+        ok_general &= gap <= first + second + mpmath.mpf(10) ** -30
+        if gap > first + mpmath.mpf(10) ** -30:
+            old_fails.append((directed.counts(start), t, float(gap), float(first)))
+check(ok_general, "|E||D_t||_F - lim| <= max||D||_F P(tau > t) + within-class term, every start, t <= 8 (directed, open)")
+check(bool(old_fails) and any(first == 0 for *_, first in old_fails),
+      f"the bound max||D||_F P(tau > t) alone fails there ({len(old_fails)} (start, t) pairs, e.g. start {old_fails[0][0]}, t = {old_fails[0][1]}: "
+      f"gap {old_fails[0][2]:.3f} > {old_fails[0][3]:.3f})")
+support_chain = build_chain(System(agents=3, components=2, memory=2, graph=nx.DiGraph([(0, 2), (1, 2)])))
+ok_support = True
+for rows in rate_terms(support_chain, range(support_chain.n_states), 6).values():
+    for gap, first, second in rows:
+        ok_support &= second == 0 and gap <= first + mpmath.mpf(10) ** -30
+check(ok_support, "same graph under support: the within-class term is 0 and |E||D_t||_F - lim| <= max||D||_F P(tau > t), every start, t <= 6")
 
 sys.exit(1 if failures else 0)

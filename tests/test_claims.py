@@ -2,7 +2,8 @@
 
 Independent referees: tests/reference.py's naive transition law (one-step
 means, propagated laws), sympy's exact square roots, the absorption
-probabilities (for the limit), and the bound |E||D_t||_F - limit| <=
+probabilities (for the limit), and (one-state closed classes, as under support) the
+bound |E||D_t||_F - limit| <=
 max||D||_F * P(not absorbed by t), which ties the limit to the propagation.
 """
 
@@ -262,7 +263,8 @@ def test_a3_limit_for_three_agents_is_sqrt8_times_polarisation_and_is_approached
     assert isinstance(result["limit_expected_frobenius"], str)  # 2 P sqrt(2): irrational
     lo, hi = (F(x) for x in _decimal_interval(result["limit_interval"]))
     assert 0 < lo and lo**2 <= 8 * P**2 <= hi**2 and hi - lo < F(1, 10**15)
-    # |E||D_t||_F - limit| <= max ||D||_F * P(not absorbed by t), checked with certified bounds
+    # |E||D_t||_F - limit| <= max ||D||_F * P(not absorbed by t), checked with certified bounds; valid because
+    # every closed class under support is one state (proofs/support_closed_classes.md, proofs/A3_limit.md)
     horizon = 60
     rows = moment_series(chain, start, horizon)
     cdf = absorption_time_distribution(chain, start, horizon)

@@ -21,3 +21,24 @@ def test_every_proof_has_a_checking_script():
 def test_proof_script_passes(script):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=PROOFS)
     assert done.returncode == 0, f"{script.name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+
+
+def _load(name):
+    sys.path.insert(0, str(PROOFS))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(PROOFS))
+
+
+def test_support_closed_class_check_can_fail():
+    """check_support_closed_classes.violations is empty under support and trips on `open`
+    chains, where supports grow and closed classes of several states exist."""
+    import networkx as nx
+
+    from markovgmm import System, build_chain
+
+    check = _load("check_support_closed_classes")
+    assert check.violations(build_chain(System(agents=3, components=2, memory=2, graph=nx.DiGraph([(0, 2), (1, 2)])))) == []
+    found = check.violations(build_chain(System(agents=3, components=2, memory=2, ownership="open", graph=nx.DiGraph([(0, 2), (1, 2)]))))
+    assert any(text.startswith("(i)") for text in found) and any("several states" in text for text in found)
