@@ -8,6 +8,9 @@
    graph under open ownership (p_i = q = mean of the pi_l).
 4. The worked counterexample under support ownership, also against the
    built chain (markovgmm.analysis.claims.a1_check).
+5. (*) at every state and pair of small built chains: sync and async,
+   r = 1, 2, 3, support and open, complete and path graphs, K = 2, 3, with
+   p_i computed independently of the chain code.
 """
 
 import sys
@@ -107,4 +110,84 @@ try:
 except ImportError as exc:  # pragma: no cover
     check(False, f"markovgmm importable ({exc})")
 
-sys.exit(1 if failures else 0)
+# 5. Every state of small chains, sync and async, r >= 1: the built chain's E[pi_i' - pi_j' | s]
+#    against (*) with an independent p_i (W from the system, the support rule re-implemented for
+#    the default means mu_k = k), for every pair.  one_step_violations takes the claimed
+#    contraction a and rate rho so that tests/test_proofs.py can show a wrong factor trips it.
+
+
+def independent_laws(system, state):
+    """q_i and p_i at ``state`` (MODEL.md 2 steps 1-2), Fractions, default means only."""
+    N, K, W = system.memory, system.components, system.W
+    laws = []
+    for i, c in enumerate(state):
+        q = [sum((Fraction(W[i][j]) * state[j][k] for j in range(len(state))), Fraction(0)) / N for k in range(K)]
+        if system.ownership == "open":
+            laws.append(q)
+            continue
+        support = [k for k in range(K) if c[k] > 0]
+        p = [Fraction(0)] * K
+        for k in range(K):
+            p[k if k in support else min(support, key=lambda l: (abs(l - k), l))] += q[k]
+        laws.append(p)
+    return laws
+
+
+def claimed_rates(system):
+    N, r, m = system.memory, system.replace, system.agents
+    rho = Fraction(r, N) if system.schedule == "sync" else Fraction(r, N * m)
+    return 1 - rho, rho
+
+
+def one_step_violations(chain, rates=claimed_rates):
+    """States and pairs where the chain's E[pi_i' - pi_j' | s] differs from
+    a (pi_i - pi_j) + rho (p_i - p_j), with ``(a, rho) = rates(system)``."""
+    system = chain.system
+    N, K = system.memory, system.components
+    a, rho = rates(system)
+    bad = []
+    for s in range(chain.n_states):
+        state = chain.counts(s)
+        m = len(state)
+        mean = [[Fraction(0)] * K for _ in range(m)]
+        for e in range(chain.indptr[s], chain.indptr[s + 1]):
+            w = Fraction(int(chain.values[e]), int(chain.denominator))
+            for i, c in enumerate(chain.counts(int(chain.indices[e]))):
+                for k in range(K):
+                    mean[i][k] += w * c[k]
+        p = independent_laws(system, state)
+        for i in range(m):
+            for j in range(i + 1, m):
+                for k in range(K):
+                    lhs = (mean[i][k] - mean[j][k]) / N
+                    rhs = a * Fraction(state[i][k] - state[j][k], N) + rho * (p[i][k] - p[j][k])
+                    if lhs != rhs:
+                        bad.append((state, (i, j), k))
+    return bad
+
+
+A1_CHAINS = [
+    dict(agents=2, components=2, memory=4),
+    dict(agents=2, components=2, memory=4, schedule="async"),
+    dict(agents=3, components=2, memory=3, replace=2),
+    dict(agents=3, components=2, memory=3, replace=2, schedule="async"),
+    dict(agents=2, components=3, memory=3, replace=3, schedule="async"),
+    dict(agents=3, components=2, memory=2, graph="path", ownership="open", schedule="async"),
+    dict(agents=2, components=3, memory=3, replace=2, graph="path", closed_neighbourhood=False),
+]
+
+
+def main_every_state():
+    from markovgmm import System, build_chain
+
+    for kwargs in A1_CHAINS:
+        chain = build_chain(System(**kwargs))
+        bad = one_step_violations(chain)
+        label = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+        check(not bad, f"{label}: (*) at all {chain.n_states} states, every pair, with a = {claimed_rates(chain.system)[0]}"
+              + (f" -- fails at {bad[0]}" if bad else ""))
+
+
+if __name__ == "__main__":
+    main_every_state()
+    sys.exit(1 if failures else 0)

@@ -42,3 +42,19 @@ def test_support_closed_class_check_can_fail():
     assert check.violations(build_chain(System(agents=3, components=2, memory=2, graph=nx.DiGraph([(0, 2), (1, 2)])))) == []
     found = check.violations(build_chain(System(agents=3, components=2, memory=2, ownership="open", graph=nx.DiGraph([(0, 2), (1, 2)]))))
     assert any(text.startswith("(i)") for text in found) and any("several states" in text for text in found)
+
+
+def test_a1_every_state_check_trips_on_a_wrong_async_factor():
+    """check_A1_one_step.one_step_violations: silent with the claimed factors, and a wrong
+    async factor (the sync one, 1 - r/N) or a wrong rate under r > 1 is caught."""
+    from fractions import Fraction
+
+    from markovgmm import System, build_chain
+
+    check = _load("check_A1_one_step")
+    chain = build_chain(System(agents=2, components=2, memory=3, replace=2, schedule="async"))
+    assert check.one_step_violations(chain) == []
+    sync_factors = lambda s: (1 - Fraction(s.replace, s.memory), Fraction(s.replace, s.memory))  # noqa: E731
+    assert check.one_step_violations(chain, sync_factors)
+    one_item = lambda s: (1 - Fraction(1, s.memory * s.agents), Fraction(1, s.memory * s.agents))  # noqa: E731  (r taken as 1)
+    assert check.one_step_violations(chain, one_item)
