@@ -39,6 +39,7 @@ __all__ = [
     "classical_mds",
     "mds_of_run",
     "embedding_report",
+    "mds_figure",
     "plot_mds",
 ]
 
@@ -274,8 +275,14 @@ def embedding_report(runs, chosen=None, mds_steps=(0, 10, 40, 79), embedder=None
 
 
 def plot_mds(mds, path):
+    """Save :func:`mds_figure` as a PNG; returns ``path``."""
+    mds_figure(mds).savefig(path, dpi=110)
+    return path
+
+
+def mds_figure(mds):
     """MDS scatter (one panel per step, shared frame, coloured by silo) from an
-    :func:`mds_of_run` dict -- the very coordinates it reports.  Returns ``path``."""
+    :func:`mds_of_run` dict -- the very coordinates it reports (a matplotlib Figure)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -291,7 +298,8 @@ def plot_mds(mds, path):
         s = silos[block]
         colours = [cmap(v % 20) if v >= 0 else (0.6, 0.6, 0.6, 1.0) for v in s]
         ax.scatter(coords[block, 0], coords[block, 1], c=colours, s=28, edgecolors="k", linewidths=0.3)
-        ax.set_title(f"t = {t}: {len(set(s[s >= 0].tolist()))} silos", fontsize=9)
+        count = len(set(s[s >= 0].tolist()))
+        ax.set_title(f"t = {t}: {count} silo{'s' if count != 1 else ''}", fontsize=9)
         ax.set_xlabel("MDS 1")
     axes[0].set_ylabel("MDS 2")
     fig.suptitle(
@@ -299,8 +307,7 @@ def plot_mds(mds, path):
         f"(stand-in {MODEL_ID}, not {ORIGINAL_MODEL}); colour = silo",
         fontsize=8,
     )
-    fig.savefig(path, dpi=110)
-    return path
+    return fig
 
 
 def _silo_colours():
