@@ -58,3 +58,28 @@ def test_a1_every_state_check_trips_on_a_wrong_async_factor():
     assert check.one_step_violations(chain, sync_factors)
     one_item = lambda s: (1 - Fraction(1, s.memory * s.agents), Fraction(1, s.memory * s.agents))  # noqa: E731  (r taken as 1)
     assert check.one_step_violations(chain, one_item)
+
+
+def test_lb1_check_trips_when_other_classes_count_as_polarised(monkeypatch):
+    """check_LB1_horizon.lb1_violations passes on a chain with `other` classes and fails once
+    horizon_bounds counts `other` classes as polarised (a deliberate bug in _kind_masks)."""
+    import numpy as np
+
+    from markovgmm import System, build_chain
+    from markovgmm.analysis import bounds
+
+    check = _load("check_LB1_horizon")
+    params, start, horizon = next(case for case in check.CASES if "DiGraph" in repr(case[0].get("graph")))
+    chain = build_chain(System(**params))
+    assert check.lb1_violations(chain, start, horizon)[0] == []
+
+    def wrong_masks(chain, structure):
+        polarised = np.zeros(chain.n_states, dtype=bool)
+        other_closed = np.zeros(chain.n_states, dtype=bool)
+        for cls in structure.classes:
+            (polarised if cls.kind != "consensus" else other_closed)[list(cls.states)] = True
+        return polarised, other_closed
+
+    monkeypatch.setattr(bounds, "_kind_masks", wrong_masks)
+    bad = check.lb1_violations(chain, start, horizon)[0]
+    assert any("lower differs" in text for text in bad)
