@@ -8,6 +8,10 @@
    d 2^F A z = d Z - V Z, and the exact residual update, on random dyadics.
 4. The code path: certified_absorption contains the exact value on small
    chains of MODEL.md 2, and the MODEL.md 4 closed form at N = 30 (~1e-17).
+5. An adversarial float solver that makes the lower end of the interval
+   tight (estimate x* + eps z): the interval still contains x*, and x* sits
+   at its lower end, so an interval narrower than delta z would miss it
+   (tests/test_proofs.py halves the half-width and sees this fail).
 """
 
 import random
@@ -159,6 +163,56 @@ exact = sum(Fraction(1, comb(N + k, k)) for k in range(N - 1, N)) / sum(Fraction
 box = certified_absorption(chain, ((N, 0), (N - 1, 1)))
 check(box.lower <= exact <= box.upper and box.relative_width < 1e-12,
       f"code: MODEL.md 4 closed form {float(exact):.3e} (N = 30) inside the interval, relative width {box.relative_width:.1e}")
+
+
+# 5. An adversarial, tight solver -------------------------------------------------
+def adversarial_solver(epsilon):
+    """A float solver whose first solve (the z of A z = 1) is a plain LU solve and whose later
+    solves return A^{-1} r + epsilon max|r| z: the estimate is x* + epsilon' z, the residual
+    -epsilon' A z ~ -epsilon' 1, so x - delta z lands on x* up to rounding and the lower end of
+    the interval is tight.  An interval narrower than delta z (e.g. half of it) then misses x*."""
+    import numpy as np
+    from scipy.sparse.linalg import splu
+
+    def factor(A):
+        lu = splu(A.tocsc())
+        z = lu.solve(np.ones(A.shape[0]))
+        calls = [0]
+
+        def solve(r):
+            calls[0] += 1
+            c = lu.solve(r)
+            return c if calls[0] == 1 else c + epsilon * float(np.abs(r).max()) * z
+
+        return solve
+
+    return factor
+
+
+TIGHT_CASES = [
+    (dict(agents=2, components=2, memory=4), ((2, 2), (2, 2))),
+    (dict(agents=3, components=2, memory=3, graph="path", schedule="async"), ((1, 2), (2, 1), (3, 0))),
+]
+
+
+def tight_violations(certify=certified_absorption, epsilon=1e-6):
+    """With the adversarial solver and one refinement, the interval must contain the exact value,
+    and the exact value must sit at its lower end (within 1e-6 of the width): otherwise the
+    test would not notice an interval narrower than the proof allows."""
+    out = []
+    for params, start in TIGHT_CASES:
+        chain = build_chain(System(**params))
+        exact = absorption_probabilities(chain, chain.index(start)).polarization()
+        box = certify(chain, start, float_solver=adversarial_solver(epsilon), max_refinements=1)
+        if not box.lower <= exact <= box.upper:
+            out.append(f"{params}: exact {float(exact):.17g} outside [{float(box.lower):.17g}, {float(box.upper):.17g}]")
+        elif (exact - box.lower) > Fraction(1, 10**6) * (box.upper - box.lower):
+            out.append(f"{params}: the adversarial solver did not make the lower end tight")
+    return out
+
+
+bad = tight_violations()
+check(not bad, "adversarial tight solver (estimate x* + eps z): the interval contains x*, which sits at its lower end" + (f": {bad}" if bad else ""))
 
 if failures:
     print(f"{len(failures)} check(s) failed")

@@ -83,3 +83,19 @@ def test_lb1_check_trips_when_other_classes_count_as_polarised(monkeypatch):
     monkeypatch.setattr(bounds, "_kind_masks", wrong_masks)
     bad = check.lb1_violations(chain, start, horizon)[0]
     assert any("lower differs" in text for text in bad)
+
+
+def test_certified_check_catches_a_halved_half_width():
+    """check_certified_enclosure.tight_violations passes on certified_absorption and fails on a
+    deliberately wrong version whose interval has half the proven half-width."""
+    from markovgmm.analysis.certified import CertifiedInterval, certified_absorption
+
+    check = _load("check_certified_enclosure")
+    assert check.tight_violations() == []
+
+    def halved(*args, **kwargs):
+        box = certified_absorption(*args, **kwargs)
+        centre, half = (box.lower + box.upper) / 2, (box.upper - box.lower) / 4
+        return CertifiedInterval(box.target, centre - half, centre + half, box.estimate, box.refinements, box.converged)
+
+    assert check.tight_violations(certify=halved)
