@@ -135,6 +135,55 @@ def check_on_chain_m_agents():
     print("ok  m = 3, 4 on the chain: Lemma 1, path products, closed_form <= two_phase <= exact")
 
 
+def proof_step(N, x, lone, interior_only=True):
+    """One step of the m-agent path as LB3_closed_form.md writes it (lone agent loses a label-0
+    item, every other agent gains one): the next counts and the step probability
+    prod_{i != lone, 0 < x_i < N} (N - x_i)/N q * [x_lone/N (1 - q) if 0 < x_lone < N].
+    ``interior_only=False`` is the earlier, wrong statement (x_i < N resp. x_lone > 0 only)."""
+    m = len(x)
+    q = Fraction(sum(x), m * N)
+    probability, nxt = Fraction(1), list(x)
+    for i in range(m):
+        moving = 0 < x[i] < N
+        if i == lone:
+            if moving or (not interior_only and x[i] > 0):
+                probability *= Fraction(x[i], N) * (1 - q)
+            if moving:
+                nxt[i] -= 1
+        else:
+            if moving or (not interior_only and x[i] < N):
+                probability *= Fraction(N - x[i], N) * q
+            if moving:
+                nxt[i] += 1
+    return tuple(nxt), probability
+
+
+def check_step_formula_m_agents():
+    from itertools import product
+
+    wrong_differs = False
+    for N in (2, 3, 4):
+        system = System(agents=3, components=2, memory=N)
+        chain = build_chain(system)
+        for xs in product(range(N + 1), repeat=3):
+            for mirrored in (False, True):
+                x = tuple(N - v for v in xs) if mirrored else xs
+                lone = max(range(3), key=lambda i: (-x[i], i))
+                while any(0 < v < N for v in x):
+                    nxt, probability = proof_step(N, x, lone)
+                    _, old = proof_step(N, x, lone, interior_only=False)
+                    real = (lambda s: tuple((N - v, v) for v in s)) if mirrored else (lambda s: tuple((v, N - v) for v in s))
+                    chain_probability = chain.probability(chain.index(real(x)), chain.index(real(nxt)))
+                    if probability != chain_probability:
+                        fail(f"m=3, N={N}: step formula {probability} != chain {chain_probability} at {real(x)}")
+                    wrong_differs |= old != chain_probability
+                    x = nxt
+    if not wrong_differs:
+        fail("the step formula without 0 < x_i < N should differ from the chain somewhere")
+    print("ok  m = 3, N = 2..4: the m-agent step formula over interior agents equals the chain's step probability "
+          "along both orientations from every start (without 0 < x_i < N it does not)")
+
+
 def check_birth_death():
     for N in range(1, 11):
         hs = symbols(f"h0:{N + 1}")
@@ -197,6 +246,7 @@ def main():
     check_on_chain()
     check_birth_death_m_agents()
     check_on_chain_m_agents()
+    check_step_formula_m_agents()
     print("LB3 checks passed")
 
 

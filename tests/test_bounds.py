@@ -235,7 +235,7 @@ def test_birth_death_lemma_equals_chain_absorption(N):
             assert result.polarization(result.row_of(chain.index(state))) == frozen_polarization(N, y)
 
 
-def test_two_phase_never_below_path_bound_and_below_exact():
+def test_two_phase_never_below_lb3_path_and_below_exact():
     N = 6
     system = System(agents=2, components=2, memory=N)
     chain = build_chain(system)
@@ -245,6 +245,28 @@ def test_two_phase_never_below_path_bound_and_below_exact():
             start = ((a, N - a), (b, N - b))
             exact = result.polarization(result.row_of(chain.index(start)))
             assert closed_form_bound(system, start) <= closed_form_two_phase(system, start) <= exact
+
+
+def test_two_phase_can_be_below_lb2_best_path():
+    """What holds is closed_form <= closed_form_two_phase (LB3's own path), not
+    closed_form_two_phase >= path.best (LB2): proofs/LB3_closed_form.md, MODEL.md 4."""
+    system = System(agents=2, components=2, memory=2)
+    chain = build_chain(system)
+    start = ((1, 1), (1, 1))
+    assert closed_form_two_phase(system, start) == F(1, 16)
+    assert path_bounds(chain, chain.index(start), k=1)["best"] == F(1, 8)
+    below, total = 0, 0
+    for N in (2, 3, 4):
+        system = System(agents=2, components=2, memory=N)
+        chain = build_chain(system)
+        for a in range(1, N):
+            for b in range(1, N):
+                start = ((a, N - a), (b, N - b))
+                two = closed_form_two_phase(system, start)
+                assert closed_form_bound(system, start) <= two
+                total += 1
+                below += two < path_bounds(chain, chain.index(start), k=1)["best"]
+    assert 0 < below < total
 
 
 @pytest.mark.parametrize(

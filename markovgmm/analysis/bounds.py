@@ -478,7 +478,8 @@ def closed_form_bound(system, start):
     ``m >= 3``: one *lone* agent moves to label 1 and all others to label 0,
     every unfrozen agent moving every step, with step probability
     ``prod_up (N-x_i)/N q_t * x_lone/N (1-q_t)``, ``q_t = sum_i x_i(t)/(mN)``
-    (no longer constant); the lone agent is the one with the fewest label-0
+    (no longer constant), where both factors run over the interior agents
+    ``0 < x_i(t) < N`` only (an agent at a vertex stays put with probability 1); the lone agent is the one with the fewest label-0
     items, or, mirrored, the one with the most goes to label 0 and the others
     to label 1, whichever path is more probable.  Each is a first-passage
     path into a polarised state, hence a lower bound.  Cost ``O(m N)``
@@ -517,7 +518,9 @@ def closed_form_two_phase(system, start):
     are frozen on one label.  The full path continues from the same state
     along one particular way to polarise, so this bound is never below
     :func:`closed_form_bound` (for each orientation, and so for the better
-    one).  For ``m = 2`` it stops when the first agent freezes.
+    one).  It can be below LB2's ``path.best`` (the most probable path over
+    all paths): ``m = 2, N = 2`` from ``((1,1),(1,1))`` gives 1/16 against
+    1/8.  For ``m = 2`` it stops when the first agent freezes.
 
     Examples
     --------
