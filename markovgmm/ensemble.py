@@ -524,10 +524,14 @@ def sequence_level_law(ensemble, length):
     -----
     Equivalently each token is drawn from ``sum_m w_m(x_<t) p_m(x_t | x_<t)``
     with the *posterior* weights ``w_m(x_<t) ∝ lambda_m P_m(x_<t)`` in place of
-    ``lambda``.  So the law equals the ensemble's whenever the posterior stays
-    at the prior on every prefix that is continued, e.g. ``L = 1``, a single
-    model of positive weight, or models that agree on every next-token law at
-    prefixes shorter than ``L - 1``.  It is **not** enough that the models are
+    ``lambda``.  The law equals the ensemble's **if and only if**
+    ``Cov_lambda(P_m(u), p_m(v | u)) = 0`` for every continued prefix ``u`` of
+    positive probability and every token ``v`` (``proofs/ensemble_token_level.md``,
+    Claim 2).  Sufficient: the posterior stays at the prior on every continued
+    prefix, e.g. ``L = 1``, a single model of positive weight, or models that
+    agree on every next-token law at prefixes shorter than ``L - 1``; not
+    necessary: models that differ only at the first token and agree afterwards
+    give TV 0 at ``L = 2`` although the posterior moves.  It is **not** enough that the models are
     prefix-independent: for prefix-independent models with ``L >= 2`` (fixed
     length) ``P_seq(a, b) - P_ens(a, b) = Cov_lambda(p_m(a), p_m(b))``, whose
     diagonal is a variance, so the laws agree iff all models of positive

@@ -409,3 +409,18 @@ def test_bad_files_and_arguments(tmp_path, capsys):
         pool_ensemble(System(agents=2, components=2, memory=2), ((2, 0), (1, 1)), 2)
     with pytest.raises(InputError, match="state"):
         pool_label_law(System(agents=2, components=2, memory=2), ((2, 0), (1, 0)))
+
+
+def test_sequence_level_can_equal_the_ensemble_while_the_posterior_moves():
+    """Seed 004: the posterior staying at lambda is sufficient, not necessary (issue 13, item 7)."""
+    from fractions import Fraction
+
+    from markovgmm.ensemble import Ensemble, TableModel, ensemble_law, sequence_level_law, total_variation
+
+    a = TableModel(("x", "y"), {(): ("9/10", "1/10"), ("x",): ("1/2", "1/2"), ("y",): ("1/2", "1/2")}, name="a")
+    b = TableModel(("x", "y"), {(): ("1/10", "9/10"), ("x",): ("1/2", "1/2"), ("y",): ("1/2", "1/2")}, name="b")
+    pair = Ensemble((a, b))
+    prior_x = [w * model.next_law(())[0] for w, model in zip(pair.weights, pair.models)]
+    assert prior_x[0] / sum(prior_x) == Fraction(9, 10)  # the posterior after "x" has moved
+    assert total_variation(sequence_level_law(pair, 2), ensemble_law(pair, 2)) == 0
+    assert total_variation(sequence_level_law(pair, 3), ensemble_law(pair, 3)) == 0
