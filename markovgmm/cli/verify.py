@@ -36,6 +36,27 @@ def register(subparsers):
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--full", action="store_true", help="with --json, include the full claims and bounds reports")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--theorem",
+        default=None,
+        metavar="NAME",
+        help=(
+            "instead of the family table, check one theorem family (issue 11): voter, graphs, order, rate "
+            "(decay, camps: not built yet, exit 2); see markovgmm.analysis.theorems"
+        ),
+    )
+    parser.add_argument(
+        "--max-agents",
+        type=int,
+        default=4,
+        help="graphs: connected atlas graphs on 2..NUM agents (default 4; 5 adds 21 graphs, ~3 s each at N=4)",
+    )
+    parser.add_argument(
+        "--memories",
+        default=None,
+        help="graphs / order: comma-separated memory sizes N (default graphs 4, order 2,3,4,5,6; "
+        "graphs at m=4 cost ~2 s per graph at N=6 and ~1 min at N=8)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -54,6 +75,8 @@ def read_config(path):
 
 
 def run(args):
+    if args.theorem is not None:
+        return run_theorem_command(args)
     if args.horizon < 0:
         raise InputError(f"horizon must be a nonnegative integer, got {args.horizon}")
     if args.paths < 1:
@@ -73,6 +96,85 @@ def run(args):
         return 0
     print(format_table(report))
     return 0
+
+
+def _memories(text):
+    try:
+        values = tuple(int(x) for x in str(text).split(","))
+    except ValueError:
+        raise InputError(f"memories must be comma-separated integers, got {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise InputError(f"memories must be positive integers, got {text!r}")
+    return values
+
+
+def run_theorem_command(args):
+    """``verify --theorem NAME``: one theorem family of :mod:`markovgmm.analysis.theorems`."""
+    from ..analysis.theorems import run_theorem
+
+    options = {}
+    if args.theorem == "graphs":
+        if args.max_agents < 2:
+            raise InputError(f"max-agents must be at least 2, got {args.max_agents}")
+        options["max_agents"] = args.max_agents
+    if args.memories is not None:
+        options["memories"] = _memories(args.memories)
+    if args.theorem == "rate":
+        options["horizon"] = args.horizon if args.horizon != 20 else 40
+    report = run_theorem(args.theorem, **options)
+    if args.json:
+        print_json(report)
+    else:
+        print(format_theorem(report))
+    return 0 if report["verdict"] != "fails" else 1
+
+
+def format_theorem(report):
+    """A theorem family's report as a few lines of text."""
+    out = [
+        f"theorem {report['theorem']}: {report['verdict'].upper()}",
+        f"  statement: {report['statement']}",
+        f"  systems checked: {len(report['checked'])}; largest deviation: {report['max_deviation']}",
+    ]
+    name = report["theorem"]
+    if name == "voter":
+        for r in report["results"]:
+            sy = r["system"]
+            out.append(
+                f"  open    {sy['graph']:8} {sy['schedule']:5} m={sy['agents']} K={sy['components']} N={sy['memory']} "
+                f"r={sy['replace']} closed_nbhd={sy['closed_neighbourhood']}: {r['verdict']}; consensus only: "
+                f"{r['consensus_only']} (predicted {r['predicted_consensus_only']}); "
+                f"|P(cons k) - M0| max {r['consensus_deviation']}"
+            )
+        for r in report["support_distortion"]:
+            sy = r["system"]
+            out.append(
+                f"  support {sy['graph']:8} {sy['schedule']:5} m={sy['agents']} N={sy['memory']}: distortion max "
+                f"{_short(r['consensus_deviation'])} (starts off the vertices: {_short(r['interior_deviation'])})"
+            )
+    elif name == "graphs":
+        for group in report["ranking"]:
+            ranked = ", ".join(f"{e['name'] or e['edges']}={_short(e['polarization'])}" for e in group["order"][:6])
+            more = " ..." if len(group["order"]) > 6 else ""
+            out.append(f"  m={group['m']} N={group['N']}: {ranked}{more}")
+        for c in report["counterexamples"]:
+            out.append(f"  COUNTEREXAMPLE m={c['m']} N={c['N']} edges={c['edges']}: {c['polarization']} < complete {c['complete']}")
+    elif name == "order":
+        for cand, r in report["candidates"].items():
+            first = r["first"][0] if r["first"] else None
+            example = "" if first is None else f"; e.g. N={first['N']} {first['schedule']}: {first['smaller']} vs {first['larger']}"
+            out.append(f"  {cand:28} {'holds' if r['holds'] else 'fails'} ({r['violations']} violating pairs{example})")
+    elif name == "rate":
+        for r in report["results"]:
+            sy = r["system"]
+            out.append(
+                f"  m={sy['agents']} K={sy['components']} N={sy['memory']} {sy['schedule']} {sy['ownership']} "
+                f"start {state_text(r['start'])}: {_short(r['rho_lower'], 8)} <= rho <= {_short(r['rho_upper'], 8)}, "
+                f"C={_short(r['C'])}, gap <= C rho^T for T<={r['horizon']}: {r['bound_holds']}; "
+                f"gap <= 1e-6 by T={r['steps_for'].get('1e-6')}"
+            )
+    out.append(f"  ({report['seconds']} s)")
+    return "\n".join(out)
 
 
 def _short(value, digits=4):
