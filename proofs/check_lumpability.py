@@ -96,6 +96,101 @@ for kw in SYSTEMS:
     check(isinstance(rl.polarization(0), Fraction), f"{kw}: exact results")
     print(f"ok {kw}: {full.n_states} states, {n_orbits} orbits, group {group.describe()}")
 
+# (c) Claims 4-5 (closed classes and the split of their probabilities) on directed, weighted
+#     and K = 3 systems, and `open` chains with closed classes of several states.
+import networkx as nx  # noqa: E402
+
+from markovgmm.analysis.classes import closed_classes  # noqa: E402
+from markovgmm.chain.lumped import split_closed_classes  # noqa: E402
+from markovgmm.chain.states import global_index  # noqa: E402
+
+WEIGHTED = nx.Graph()
+WEIGHTED.add_weighted_edges_from([(0, 1, 3), (0, 2, 1), (1, 2, 1)])  # swapping 0 and 1 keeps W
+CLASS_SYSTEMS = [
+    dict(agents=3, components=2, memory=2, graph=nx.DiGraph([(0, 2), (1, 2)])),
+    dict(agents=3, components=2, memory=2, graph=nx.DiGraph([(0, 2), (1, 2)]), ownership="open"),
+    dict(agents=3, components=2, memory=2, graph=nx.DiGraph([(0, 2), (1, 2)]), ownership="open", schedule="async"),
+    dict(agents=3, components=2, memory=2, graph=WEIGHTED, edge_weight="weight"),
+    dict(agents=3, components=2, memory=2, graph=WEIGHTED, edge_weight="weight", ownership="open", closed_neighbourhood=False, replace=2),
+    dict(agents=3, components=3, memory=2),
+    dict(agents=2, components=3, memory=3, schedule="async"),
+]
+
+
+def class_violations(kw):
+    """Claim 4 (each lumped closed class is the image of exactly one G-orbit of full closed
+    classes, and every full closed class maps onto one lumped class) and Claim 5 (the lumped
+    class probability is the sum over that orbit, and split_closed_classes, where it answers,
+    gives each full class its probability) on one system; returns failure messages and counts."""
+    out = []
+    system = System(**kw)
+    group = agent_group(system)
+    full = build_chain(system, exact=True)
+    lumped = build_chain(system, exact=True, lump=True)
+    if group.trivial:
+        return [f"{kw}: group should be nontrivial"], 0, 0
+    orbit = lumping_map(lumped, full)
+    fs, ls = closed_classes(full), closed_classes(lumped)
+    L = system.n_local_states
+    image_of = []  # lumped class of each full class
+    for cls in fs.classes:
+        images = {int(ls.class_of[orbit[s]]) for s in cls.states}
+        if len(images) != 1 or -1 in images:
+            out.append(f"{kw}: full class {cls.states} does not map into one lumped closed class")
+            image_of.append(None)
+            continue
+        (d,) = images
+        if sorted({int(orbit[s]) for s in cls.states}) != sorted(ls.classes[d].states):
+            out.append(f"{kw}: the image of a full class is not the whole lumped class")
+        if cls.kind != ls.classes[d].kind:
+            out.append(f"{kw}: kind changes under lumping")
+        image_of.append(d)
+    full_sets = [frozenset(c.states) for c in fs.classes]
+    for d in range(len(ls.classes)):
+        pre = [c for c, img in enumerate(image_of) if img == d]
+        if not pre:
+            out.append(f"{kw}: lumped class {d} is the image of no full class")
+            continue
+        # the G-orbit of the first preimage class, as sets of full states
+        rep = full_sets[pre[0]]
+        moved = set()
+        for sigma in group.permutations:
+            inverse = np.argsort(sigma)
+            moved.add(frozenset(int(global_index(full.agent_ranks[s][inverse], L)) for s in rep))
+        if moved != {full_sets[c] for c in pre}:
+            out.append(f"{kw}: the preimage of lumped class {d} is not one orbit of full classes")
+    rf, rl = absorption_probabilities(full), absorption_probabilities(lumped)
+    answered = 0
+    for s in range(full.n_states):
+        o = int(orbit[s])
+        row_f, row_l = rf.row_of(s), rl.row_of(o)
+        full_p = dict(zip([frozenset(c.states) for c in rf.classes], rf.class_probabilities[row_f]))
+        lumped_p = list(rl.class_probabilities[row_l])
+        lumped_index = {frozenset(c.states): i for i, c in enumerate(ls.classes)}
+        for i, cls in enumerate(rl.classes):
+            d = lumped_index[frozenset(cls.states)]
+            total = sum((full_p[full_sets[c]] for c, img in enumerate(image_of) if img == d), Fraction(0))
+            if total != lumped_p[i]:
+                out.append(f"{kw}: from state {s}, lumped class probability != sum over its orbit of full classes")
+        split = split_closed_classes(lumped, full.agent_ranks[s], rl.classes, lumped_p)
+        if split is not None:
+            answered += 1
+            for ranks, _cls, share in split:
+                state = int(global_index(np.asarray(ranks), L))
+                if full_p[full_sets[int(fs.class_of[state])]] != share:
+                    out.append(f"{kw}: split_closed_classes gives {share} for {full.counts(state)} from {full.counts(s)}")
+    return out, full.n_states, answered
+
+
+for kw in CLASS_SYSTEMS:
+    bad, n, answered = class_violations(kw)
+    for text in bad[:3]:
+        check(False, text)
+    if not bad:
+        label = {k: (type(v).__name__ + str(sorted(v.edges())) if isinstance(v, nx.Graph) else v) for k, v in kw.items()}
+        print(f"ok {label}: closed classes = orbits of full classes; class probabilities add up over orbits; "
+              f"split_closed_classes exact from {answered} of {n} starts")
+
 if failures:
     print(f"{len(failures)} failures")
     sys.exit(1)
