@@ -49,6 +49,7 @@ def register(subparsers):
     compare = sub.add_parser("compare", help="final silos per (p, k): LLM runs vs GMM mirroring system vs mirroring chain")
     compare.add_argument("--data", default=None, metavar="DIR", help=_DATA_HELP)
     compare.add_argument("--replicates", "-R", type=int, default=50, help="GMM and chain replicates per cell (default 50)")
+    compare.add_argument("--memory", "-r", type=int, default=5, help="store size r of the GMM system and chain (default 5, the authors')")
     compare.add_argument("--seed", type=int, default=0, help="root seed of the simulations (default 0)")
     compare.add_argument("--level", type=float, default=0.05, help="level of the Mann-Whitney test (default 0.05)")
     compare.add_argument("--cells", default=None, metavar="P:K,...", help="only these cells, e.g. 0.2:1,0.7:25 (default all)")
@@ -173,8 +174,9 @@ def run_compare(args):
         raise InputError(f"seed must be a nonnegative integer, got {args.seed}")
     runs = read_runs(args.data)
     report = compare(
-        runs, replicates=args.replicates, seed=args.seed, level=args.level, cells=_cells(args.cells), chain=not args.no_chain, quiet=args.quiet
-    )
+        runs, replicates=args.replicates, seed=args.seed, level=args.level, cells=_cells(args.cells), chain=not args.no_chain, quiet=args.quiet,
+        memory=args.memory,
+    )  # fmt: skip
     public = {k: v for k, v in report.items() if not k.startswith("_")}
     written = []
     if args.figures:
@@ -195,7 +197,11 @@ def run_compare(args):
     print(f"gmm         {report['gmm']['description']}")
     print(f"chain       {report['chain']['description']}")
     print(f"test        {report['test']} at level {report['level']}; intervals: {report['interval']}")
-    print(f"{'p':>4} {'k':>3} | {'LLM S_T':>17} | {'GMM S_T':>17} | {'chain S_T':>17} | {'p-value':>8}  verdict")
+    print(f"final step  t = {report['final_step']}; chain@abs = chain run to absorption (mean silos, median steps)")
+    print(
+        f"{'p':>4} {'k':>3} | {'LLM S_T':>17} | {'GMM S_T':>17} | {'chain S_T':>17} | {'chain@abs':>12} | "
+        f"{'LLM t*':>6} | {'p-value':>8}  verdict"
+    )
     for cell in report["cells"]:
 
         def fmt(summary):
@@ -203,9 +209,12 @@ def run_compare(args):
                 return f"{'-':>17}"
             return f"{summary['mean']:5.2f} [{summary['ci_low']:5.2f},{summary['ci_high']:5.2f}]"
 
+        absorbed = cell.get("chain_absorbed")
+        steps = cell.get("chain_absorption_steps")
+        at_abs = f"{absorbed['mean']:5.2f} @{steps['median']:5.0f}" if absorbed else "-"
         print(
             f"{cell['p']:>4g} {cell['k']:>3} | {fmt(cell['llm'])} | {fmt(cell['gmm'])} | {fmt(cell['chain'])} | "
-            f"{cell['p_value']:>8.2g}  {cell['verdict']}"
+            f"{at_abs:>12} | {cell['llm_t_star']['median']:>6.0f} | {cell['p_value']:>8.2g}  {cell['verdict']}"
         )
     for path in written:
         print(f"wrote       {path}")

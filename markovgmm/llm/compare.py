@@ -10,6 +10,9 @@ are set beside
 - the mirroring chain's Monte Carlo (MODEL.md 6.2,
   :func:`markovgmm.simulate.mirror_chain_mc.simulate_mirror_chain`), its
   well-separated limit, ``clipped`` ties, silos recorded to ``t = 80``,
+  and once more run to absorption (``chain_absorbed_silos``,
+  ``chain_absorption_steps``), which separates "the proxy ends elsewhere"
+  from "the proxy gets there more slowly",
 
 all read with the same observables (:mod:`markovgmm.observables`).
 
@@ -35,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..observables import silo_counts
+from ..observables import last_split_time, silo_counts
 
 __all__ = [
     "GMM_DEFAULTS",
@@ -107,11 +110,12 @@ def _curve(silos, final):
     return {"mean": s.mean(axis=0).tolist(), "q10": np.quantile(s, 0.1, axis=0).tolist(), "q90": np.quantile(s, 0.9, axis=0).tolist()}
 
 
-def compare_cell(p, k, llm_silos, gmm_silos, chain_silos=None, level=0.05, final=None):
+def compare_cell(p, k, llm_silos, gmm_silos, chain_silos=None, level=0.05, final=None, absorbed=None):
     """One cell's comparison from silo arrays ``(replicates, steps, n)``.
 
     ``final`` (default: the LLM's last step) is the step whose silo counts
-    are compared.
+    are compared.  ``absorbed``: optional ``(final silo counts, absorption
+    steps)`` of the chain run to absorption, reported beside the rest.
     """
     llm_silos = np.asarray(llm_silos)
     gmm_silos = np.asarray(gmm_silos)
@@ -140,6 +144,13 @@ def compare_cell(p, k, llm_silos, gmm_silos, chain_silos=None, level=0.05, final
         "direction": _direction(llm_final, gmm_final, verdict),
         "silo_counts": {"llm": _curve(llm_silos, final), "gmm": _curve(gmm_silos, final)},
     }
+    cell["llm_t_star"] = summary(last_split_time(llm_silos[:, : final + 1]).tolist())
+    cell["gmm_t_star"] = summary(last_split_time(gmm_silos[:, : final + 1]).tolist())
+    if absorbed is not None:
+        silos_at_absorption, steps = absorbed
+        cell["chain_absorbed_silos"] = [int(v) for v in silos_at_absorption]
+        cell["chain_absorbed"] = summary(cell["chain_absorbed_silos"])
+        cell["chain_absorption_steps"] = summary([int(v) for v in steps])
     if chain_final is not None:
         cell["llm_vs_chain_p_value"] = two_sample_test(llm_final, chain_final, level)[0]
         cell["silo_counts"]["chain"] = _curve(chain_silos, final)
@@ -156,15 +167,24 @@ def _cell_seed(seed, index, which):
     return int(np.random.SeedSequence([seed, index, which]).generate_state(1)[0])
 
 
-def compare(runs, replicates=50, seed=0, level=0.05, cells=None, chain=True, quiet=True, gmm_simulator=None, chain_simulator=None):
+def compare(
+    runs, replicates=50, seed=0, level=0.05, cells=None, chain=True, quiet=True, gmm_simulator=None, chain_simulator=None,
+    absorbed_simulator=None, memory=GMM_DEFAULTS["memory"],
+):  # fmt: skip
     """The comparison report (JSON-ready dict; key ``_trajectories`` holds one
     replicate's silo arrays per cell for :func:`plot_trajectories`).
 
     ``runs``: :class:`~markovgmm.llm.runs.LLMRun` list with ``p``, ``k`` set.
     ``cells``: optional list of ``(p, k)`` to keep.  ``gmm_simulator`` /
     ``chain_simulator``: replacements ``(p, k, replicates, seed) -> silos``
-    (tests); default the package's simulators.
+    (tests); default the package's simulators.  ``absorbed_simulator``:
+    ``(p, k, replicates, seed) -> (silos at absorption, absorption steps)``,
+    default the chain run to absorption (MODEL.md 6.2; skipped with
+    ``chain=False`` or when a ``chain_simulator`` is given without it).
+    ``memory``: the store size ``r`` of GMM and chain (default the authors' 5).
     """
+    from functools import partial
+
     from ..progress import progress_bar
 
     groups = {}
@@ -179,27 +199,35 @@ def compare(runs, replicates=50, seed=0, level=0.05, cells=None, chain=True, qui
         if missing:
             raise InputError(f"cells: {', '.join(f'{p:g}:{k}' for p, k in missing)} not in the data")
         keys = [g for g in keys if any(np.isclose(c[0], g[0]) and c[1] == g[1] for c in wanted)]
+    if isinstance(memory, bool) or not isinstance(memory, (int, np.integer)) or memory < 1:
+        raise InputError(f"memory must be a positive integer, got {memory!r}")
     if gmm_simulator is None:
-        gmm_simulator = _gmm
+        gmm_simulator = partial(_gmm, memory=int(memory))
     if chain and chain_simulator is None:
-        chain_simulator = _chain
+        chain_simulator = partial(_chain, memory=int(memory))
+        absorbed_simulator = absorbed_simulator or partial(_chain_absorbed, memory=int(memory))
+    if not chain:
+        absorbed_simulator = None
     out_cells, trajectories = [], {}
     with progress_bar(len(keys), "cells", quiet=quiet, unit="cell") as bar:
         for index, (p, k) in enumerate(keys):
             llm = np.stack([run.silos() for run in groups[(p, k)]])
             gmm = gmm_simulator(p, k, replicates, _cell_seed(seed, index, 0))
             mc = chain_simulator(p, k, replicates, _cell_seed(seed, index, 1)) if chain else None
-            out_cells.append(compare_cell(p, k, llm, gmm, mc, level=level))
+            absorbed = absorbed_simulator(p, k, replicates, _cell_seed(seed, index, 2)) if absorbed_simulator else None
+            out_cells.append(compare_cell(p, k, llm, gmm, mc, level=level, absorbed=absorbed))
             trajectories[(p, k)] = {"llm": llm[0], "gmm": gmm[0]}
             bar.update(1)
     return {
         "gmm": {
-            "description": "continuous GMM mirroring system (MODEL.md 6.1): n=K=30, r=5, line, delta=1, sigma=0.2, T=80, random ties",
-            "parameters": GMM_DEFAULTS,
+            "description": f"continuous GMM mirroring system (MODEL.md 6.1): n=K=30, r={memory}, line, delta=1, sigma=0.2, T=80, "
+            "random ties",
+            "parameters": {**GMM_DEFAULTS, "memory": int(memory)},
             "replicates": replicates,
         },
         "chain": {
-            "description": "mirroring chain Monte Carlo (MODEL.md 6.2): n=K=30, r=5, line, clipped ties, silos recorded to t=80"
+            "description": f"mirroring chain Monte Carlo (MODEL.md 6.2): n=K=30, r={memory}, line, clipped ties, silos recorded to "
+            "t=80, and run to absorption"
             if chain
             else "not run (--no-chain)",
             "replicates": replicates if chain else 0,
@@ -215,11 +243,27 @@ def compare(runs, replicates=50, seed=0, level=0.05, cells=None, chain=True, qui
     }
 
 
+def _chain_absorbed(p, k, replicates, seed, memory=GMM_DEFAULTS["memory"]):
+    from ..simulate.mirror_chain_mc import simulate_mirror_chain
+
+    d = GMM_DEFAULTS
+    mc = simulate_mirror_chain(
+        agents=d["agents"], components=d["components"], memory=memory, neighbours=k, mirror=p,
+        replicates=replicates, seed=seed,
+    )  # fmt: skip
+    return mc.final_silos, mc.steps
+
+
 def findings(cells):
     """Plain-sentence summary of where the proxy matches and where not."""
     lines = []
     for c in cells:
         chain = f", chain {c['chain']['mean']:.2f}" if c.get("chain") else ""
+        if c.get("chain_absorbed"):
+            chain += (
+                f" (chain at absorption {c['chain_absorbed']['mean']:.2f} after a median "
+                f"{c['chain_absorption_steps']['median']:.0f} steps; LLM median t* {c['llm_t_star']['median']:.0f})"
+            )
         lines.append(
             f"p={c['p']:g}, k={c['k']}: LLM {c['llm']['mean']:.2f} vs GMM {c['gmm']['mean']:.2f}{chain} final silos; "
             f"{c['verdict']} (p = {c['p_value']:.2g}); {c['direction']}"
@@ -227,23 +271,23 @@ def findings(cells):
     return lines
 
 
-def _gmm(p, k, replicates, seed):
+def _gmm(p, k, replicates, seed, memory=GMM_DEFAULTS["memory"]):
     from ..simulate.mirror import simulate_mirror
 
     d = GMM_DEFAULTS
     run = simulate_mirror(
-        agents=d["agents"], components=d["components"], memory=d["memory"], neighbours=k, mirror=p,
+        agents=d["agents"], components=d["components"], memory=memory, neighbours=k, mirror=p,
         geometry=d["geometry"], delta=d["delta"], sigma=d["sigma"], steps=d["steps"], replicates=replicates, seed=seed,
     )  # fmt: skip
     return run.silos
 
 
-def _chain(p, k, replicates, seed):
+def _chain(p, k, replicates, seed, memory=GMM_DEFAULTS["memory"]):
     from ..simulate.mirror_chain_mc import simulate_mirror_chain
 
     d = GMM_DEFAULTS
     mc = simulate_mirror_chain(
-        agents=d["agents"], components=d["components"], memory=d["memory"], neighbours=k, mirror=p,
+        agents=d["agents"], components=d["components"], memory=memory, neighbours=k, mirror=p,
         replicates=replicates, record_silos=d["steps"], seed=seed,
     )  # fmt: skip
     return mc.silos

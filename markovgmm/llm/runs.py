@@ -35,8 +35,9 @@ Data folder
 -----------
 :func:`default_data_dir`: ``$MARKOVGMM_LLM_DATA`` if set, else
 ``../shared/data/mirroring_llm`` relative to the repository root that holds
-this package (the folder above ``markovgmm/``).  The CLI's ``--data DIR``
-overrides both.
+this package (the folder above ``markovgmm/``), else the same folder found
+from the working directory upwards (an installed, non-editable copy).  The
+CLI's ``--data DIR`` overrides all of them.
 """
 
 from __future__ import annotations
@@ -119,13 +120,39 @@ class LLMRun:
 # ---------------------------------------------------------------- data folder
 
 
-def default_data_dir():
-    """``$MARKOVGMM_LLM_DATA``, else ``<repository root>/../shared/data/mirroring_llm``."""
+def _candidates():
     env = os.environ.get(DATA_ENV)
     if env:
-        return Path(env)
-    repo_root = Path(__file__).resolve().parents[2]
-    return (repo_root / ".." / "shared" / "data" / "mirroring_llm").resolve()
+        yield Path(env)
+        return
+    tail = Path("shared") / "data" / "mirroring_llm"
+    yield Path(__file__).resolve().parents[2] / ".." / tail  # a checkout or editable install
+    starts = [Path.cwd()]
+    parent = os.environ.get("JPY_PARENT_PID")  # a notebook: where its Jupyter process was started
+    if parent and Path(f"/proc/{parent}/cwd").exists():
+        try:
+            starts.append(Path(os.readlink(f"/proc/{parent}/cwd")))
+        except OSError:
+            pass
+    for start in starts:
+        for folder in (start, *start.parents):
+            yield folder / ".." / tail
+            yield folder / tail
+
+
+def default_data_dir():
+    """The LLM data folder: ``$MARKOVGMM_LLM_DATA`` if set; else
+    ``<repository root>/../shared/data/mirroring_llm`` with the repository
+    root taken from this package's location; else (an installed copy) the
+    first ``../shared/data/mirroring_llm`` or ``shared/data/mirroring_llm``
+    found from the working directory upwards (for a notebook kernel, also
+    from the directory Jupyter was started in).  When none exists, the
+    first candidate is returned, for the error message."""
+    candidates = list(_candidates())
+    for path in candidates:
+        if path.is_dir():
+            return path.resolve()
+    return candidates[0].resolve()
 
 
 def _data_dir(data):
