@@ -532,8 +532,8 @@ class MirrorRun:
         (29 MB for ``n = K = 30, T = 80``, 50 replicates).
     silos : (R, T + 1, n) int array
         :func:`markovgmm.observables.silos_of_weights` of ``weights``.
-    seed : int
-        Entropy of the root seed sequence.
+    seed : int or list of int
+        Entropy of the root seed sequence (reproduces the run).
     sigmas : (R, T + 1, n, K) float64 array or None
         Component standard deviations (``variance=True`` only).
     stores : (R, n, r, d) float64 array
@@ -649,7 +649,7 @@ def simulate_mirror(
         ``T >= 0`` (default 80).
     replicates : int
         Independent replicates ``R >= 1``.
-    seed : int, numpy SeedSequence or None
+    seed : int, sequence of ints, numpy SeedSequence or None
         Root seed; replicate ``j`` uses the ``j``-th child of
         ``SeedSequence(seed).spawn(R)``, so it does not depend on ``R``.
         ``None`` draws fresh entropy (kept in ``run.seed``).
@@ -723,7 +723,11 @@ def simulate_mirror(
             f"replicates x (steps + 1) x agents x components is too large: about {need / 2**30:.1f} GiB (limit 4 GiB); "
             "use fewer replicates or steps"
         )
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    try:
+        root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    except (TypeError, ValueError):
+        raise InputError(f"seed must be a nonnegative integer, a sequence of them, a SeedSequence or None, got {seed!r}") from None
+    entropy = int(root.entropy) if np.ndim(root.entropy) == 0 else [int(v) for v in root.entropy]
     generators = [np.random.default_rng(child) for child in root.spawn(R)]
     d = means.shape[1]
     weights = np.empty((R, T + 1, n, K))
@@ -769,11 +773,11 @@ def simulate_mirror(
         "eps": e,
         "steps": T,
         "replicates": R,
-        "seed": int(root.entropy),
+        "seed": entropy,
         "variance": bool(variance),
         "tie_order": tie_order,
         "start": "default" if start is None else w0.tolist(),
         "means": means.tolist(),
     }
     silos = observables.silos_of_weights(weights)
-    return MirrorRun(parameters, weights, silos, int(root.entropy), sigmas, final_stores)
+    return MirrorRun(parameters, weights, silos, entropy, sigmas, final_stores)
