@@ -76,6 +76,7 @@ def test_compare_json_keys_and_figures(tmp_path):
         assert cell["verdict"] in ("agrees", "differs")
         assert len(cell["gmm_final_silos"]) == 6 and len(cell["llm_final_silos"]) == 3
         assert len(cell["silo_counts"]["llm"]["mean"]) == 10
+        assert set(cell["early_stability"]) == {"llm", "gmm", "chain"}
     # k = 1 cells: LLM 2 silos vs 10 -> differs; all samples are constant so p is tiny
     assert all(c["verdict"] == "differs" for c in report["cells"])
     public = json.loads(json.dumps({k: v for k, v in report.items() if not k.startswith("_")}))

@@ -22,6 +22,10 @@ flower), which corresponds to the simulators' state at ``t`` (state 0: agent
 ``i`` at vertex ``i``).  The LLM data hold rows ``0..79``, so the *final*
 step compared is ``t = 79`` for all three (the simulators run to 80).
 
+Also per cell: ``early_stability``, the mean stability over ``t = 1..10``
+(fraction of agents keeping their silo from one step to the next), and the
+``t*`` of the LLM runs and the GMM (:func:`~markovgmm.observables.last_split_time`).
+
 Statistics: per sample, the mean of the final silo count ``S_79`` with a 95%
 Student-t interval of the mean, and the replicates' 2.5%/97.5% quantiles.
 Verdict per cell: two-sided Mann-Whitney U test (``scipy.stats.mannwhitneyu``,
@@ -38,7 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..observables import last_split_time, silo_counts
+from ..observables import last_split_time, silo_counts, stability
 
 __all__ = [
     "GMM_DEFAULTS",
@@ -143,6 +147,12 @@ def compare_cell(p, k, llm_silos, gmm_silos, chain_silos=None, level=0.05, final
         "verdict": verdict,
         "direction": _direction(llm_final, gmm_final, verdict),
         "silo_counts": {"llm": _curve(llm_silos, final), "gmm": _curve(gmm_silos, final)},
+    }
+    early = min(10, final)
+    cell["early_stability"] = {
+        name: float(stability(np.asarray(arr)[:, : early + 1]).mean())
+        for name, arr in (("llm", llm_silos), ("gmm", gmm_silos), ("chain", chain_silos))
+        if arr is not None and early >= 1
     }
     cell["llm_t_star"] = summary(last_split_time(llm_silos[:, : final + 1]).tolist())
     cell["gmm_t_star"] = summary(last_split_time(gmm_silos[:, : final + 1]).tolist())
