@@ -222,6 +222,12 @@ def plot_polarization_heatmap(system_kwargs, path, exact=True, grid=None, annota
     annotate : bool, optional
         Write the values in the cells (default when ``N <= 8``).
 
+    Notes
+    -----
+    The colour scale is logarithmic (P(polarisation) spans many decades:
+    about 1e-17 to 1 at ``N = 30``); cells with P = 0 are grey.  Ticks every
+    1, 2 or 5 counts for ``N <= 12``, ``<= 24`` and beyond.
+
     Returns
     -------
     Path
@@ -237,21 +243,39 @@ def plot_polarization_heatmap(system_kwargs, path, exact=True, grid=None, annota
 
     if grid is None:
         grid = polarization_grid(system_kwargs, exact=exact)
+    import matplotlib
+    from matplotlib.colors import LogNorm
+
     values = np.asarray(grid, dtype=float)
     N = values.shape[0] - 1
+    if (values < 0).any() or (values > 1).any():
+        from .errors import InputError
+
+        raise InputError(f"grid: probabilities outside [0, 1] (min {values.min():.3g}, max {values.max():.3g}); "
+                         "the float solve is unreliable here, use exact=True")
     fig, axes = _figure(width=5.6, height=4.6)
     ax = axes[0, 0]
-    image = ax.imshow(values, origin="lower", cmap="viridis", vmin=0, vmax=1)
-    fig.colorbar(image, ax=ax, label="P(polarisation)")
+    positive = values[values > 0]
+    low = float(positive.min()) if positive.size else 1e-3
+    norm = LogNorm(vmin=min(low, 0.5), vmax=1)  # a log scale: values spread over decades stay distinguishable
+    cmap = matplotlib.colormaps["viridis"].copy()
+    cmap.set_bad("0.8")  # P = 0 (log scale cannot show it): light grey
+    image = ax.imshow(np.ma.masked_less_equal(values, 0), origin="lower", cmap=cmap, norm=norm)
+    fig.colorbar(image, ax=ax, label="P(polarisation) (log scale; grey: 0)")
     ax.set_xlabel("b: label-0 items of agent 1")
     ax.set_ylabel("a: label-0 items of agent 0")
-    ax.set_xticks(range(N + 1))
-    ax.set_yticks(range(N + 1))
+    step = 1 if N <= 12 else 2 if N <= 24 else 5
+    ticks = list(range(0, N + 1, step)) + ([N] if N % step else [])
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
     ax.set_title(System(**system_kwargs).describe(), fontsize="small")
     if annotate if annotate is not None else N <= 8:
         for a in range(N + 1):
             for b in range(N + 1):
-                ax.text(b, a, f"{values[a, b]:.3f}", ha="center", va="center", fontsize=7, color="w" if values[a, b] < 0.6 else "k")
+                v = values[a, b]
+                text = "0" if v == 0 else (f"{v:.3f}" if v >= 0.001 else f"{v:.1e}")
+                dark = v > 0 and norm(v) < 0.6
+                ax.text(b, a, text, ha="center", va="center", fontsize=7, color="w" if dark else "k")
     return _save(fig, path)
 
 
