@@ -135,31 +135,55 @@ def test_index_ties_at_the_default_start_pick_agent_0():
     w = default_start(n, n, 1e-12)
     rng = np.random.default_rng(3)
     for _ in range(5):
-        partners = draw_partners(w, 1, 0.0, rng.random(n), rng.random(n))
+        partners = draw_partners(w, 1, 0.0, rng.random(n), rng.random(n), "index")
         assert partners.tolist() == [1] + [0] * (n - 1)
-    partners = np.stack([draw_partners(w, 5, 0.0, rng.random(n), rng.random(n)) for _ in range(200)])
+    partners = np.stack([draw_partners(w, 5, 0.0, rng.random(n), rng.random(n), "index") for _ in range(200)])
     assert set(partners[:, 7].tolist()) == {0, 1, 2, 3, 4}
     assert set(partners[:, 3].tolist()) == {0, 1, 2, 4, 5}
     # K > n: the same, every pair at the same distance
-    assert draw_partners(default_start(4, 9, 1e-12), 1, 0.0, np.zeros(4), np.zeros(4)).tolist() == [1, 0, 0, 0]
+    assert draw_partners(default_start(4, 9, 1e-12), 1, 0.0, np.zeros(4), np.zeros(4), "index").tolist() == [1, 0, 0, 0]
+    # and through the simulator: the first step's partners
+    run_w = simulate_mirror(agents=n, components=n, steps=0, seed=1).weights[:, 0]
+    draws = draw_step([np.random.default_rng(1)], n, 1)
+    means = mirror_means("line", n, 1.0)
+    stores = means[np.arange(n) % n][None, :, None, :] + np.zeros((1, n, 5, 1))
+    partners = mirror_step(run_w, stores, mm._sqdist(stores, means), draws, means, 1, 0.0, 1e-12, 0.2, tie_order="index")[4]
+    assert partners.tolist() == [[1] + [0] * (n - 1)]
 
 
 def test_random_ties_at_the_default_start_are_uniform_and_mirroring_has_probability_p():
     n, draws = 6, 6000
     w = np.broadcast_to(default_start(n, n, 1e-12), (draws, n, n))
     rng = np.random.default_rng(4)
-    partners = draw_partners(w, 1, 0.0, rng.random((draws, n)), rng.random((draws, n)), rng.random((draws, n, n)))
+    partners = draw_partners(w, 1, 0.0, rng.random((draws, n)), rng.random((draws, n)))
     counts = np.bincount(partners[:, 0], minlength=n)
     assert counts[0] == 0 and np.all(np.abs(counts[1:] / draws - 0.2) < 0.025)
-    partners = draw_partners(w, 3, 0.25, rng.random((draws, n)), rng.random((draws, n)), rng.random((draws, n, n)))
+    partners = draw_partners(w, 3, 0.25, rng.random((draws, n)), rng.random((draws, n)))
     own = partners == np.arange(n)
     assert abs(own.mean() - 0.25) < 0.02
+
+
+def test_random_ties_follow_the_exact_partner_law():
+    """MODEL.md 6.2: strictly nearer agents get (1-p)/k each, the E tied at the k-th distance (1-p)(k-L)/(kE)."""
+    # agent 0 at a vertex; agent 1 nearest (L = 1); agents 2-5 all at the same point (E = 4); agent 6 farthest
+    w = np.array([[1.0, 0.0, 0.0]] + [[0.9, 0.1, 0.0]] + [[0.5, 0.5, 0.0]] * 4 + [[0.0, 0.0, 1.0]])
+    draws, k, p = 40000, 3, 0.2
+    rng = np.random.default_rng(7)
+    W = np.broadcast_to(w, (draws,) + w.shape)
+    partners = draw_partners(W, k, p, rng.random((draws, 7)), rng.random((draws, 7)))[:, 0]
+    freq = np.bincount(partners, minlength=7) / draws
+    law = np.array([p, (1 - p) / k] + [(1 - p) * (k - 1) / (k * 4)] * 4 + [0.0])
+    assert np.all(np.abs(freq - law) < 4 * np.sqrt(law * (1 - law) / draws) + 1e-12), (freq, law)
+    index = draw_partners(W, k, p, rng.random((draws, 7)), rng.random((draws, 7)), "index")[:, 0]
+    freq = np.bincount(index, minlength=7) / draws
+    law = np.array([p, (1 - p) / k, (1 - p) / k, (1 - p) / k, 0, 0, 0])  # the two lowest-index tied agents
+    assert np.all(np.abs(freq - law) < 4 * np.sqrt(law * (1 - law) / draws) + 1e-12), (freq, law)
 
 
 def test_nearest_neighbours_win_over_farther_ones():
     w = np.array([[1.0, 0.0], [0.9, 0.1], [0.8, 0.2], [0.0, 1.0]])
     rng = np.random.default_rng(5)
-    got = {tuple(draw_partners(w, 2, 0.0, rng.random(4), rng.random(4), rng.random((4, 4))).tolist()) for _ in range(100)}
+    got = {tuple(draw_partners(w, 2, 0.0, rng.random(4), rng.random(4)).tolist()) for _ in range(100)}
     for partners in got:
         assert partners[0] in (1, 2) and partners[3] in (1, 2) and partners[1] in (0, 2)
 
@@ -188,7 +212,7 @@ def _loop_em(w, points, means, eps, sig, variance):
     return new, np.maximum(np.sqrt(var), 0.01)
 
 
-def _loop_step(w, sig, stores, draws, means, k, p, eps, variance):
+def _loop_step(w, sig, stores, draws, means, k, p, eps, variance, tie_order):
     """MODEL.md 6.1, one synchronous step written agent by agent."""
     B, n, K = w.shape
     new_w, new_sig, new_stores, partners = w.copy(), np.array(sig, dtype=float, copy=True), stores.copy(), np.zeros((B, n), int)
@@ -198,10 +222,18 @@ def _loop_step(w, sig, stores, draws, means, k, p, eps, variance):
             if draws.mirror_uniforms[b, i] < p:
                 j = i
             else:
-                dist = {a: math.sqrt(sum((w[b, i, c] - w[b, a, c]) ** 2 for c in range(K))) for a in range(n) if a != i}
-                tie = (lambda a: a) if draws.tie_keys is None else (lambda a: draws.tie_keys[b, i, a])
-                ranked = sorted(dist, key=lambda a: (dist[a], tie(a)))
-                j = ranked[min(int(draws.pick_uniforms[b, i] * k), k - 1)]
+                dist = {a: sum((w[b, i, c] - w[b, a, c]) ** 2 for c in range(K)) for a in range(n) if a != i}
+                kth = sorted(dist.values())[k - 1]
+                near = [a for a in sorted(dist) if dist[a] < kth]
+                tied = [a for a in sorted(dist) if dist[a] == kth]
+                u = draws.pick_uniforms[b, i] * k
+                pick = min(int(u), k - 1)
+                if tie_order == "index":
+                    j = sorted(near + tied[: k - len(near)])[pick]
+                elif pick < len(near):
+                    j = near[pick]
+                else:
+                    j = tied[min(int((u - pick) * len(tied)), len(tied) - 1)]
             partners[b, i] = j
             c = min(int(np.searchsorted(np.cumsum(w[b, i]), draws.x_uniforms[b, i])), K - 1)
             x = means[c] + s_of(i)[c] * draws.x_normals[b, i]
@@ -234,9 +266,9 @@ def test_vectorised_step_equals_a_per_agent_loop(geometry, tie_order, variance, 
     w[0, :4] = default_start(4, K, eps)
     stores = means[rng.integers(0, K, size=(B, n, r))] + sigma * rng.standard_normal((B, n, r, d))
     sig = sigma if not variance else rng.uniform(0.1, 0.6, size=(B, n, K))
-    draws = draw_step([np.random.default_rng(s) for s in range(B)], n, d, tie_order)
-    got = mirror_step(w, stores, mm._sqdist(stores, means), draws, means, k, p, eps, sig, variance)
-    want = _loop_step(w, sig, stores, draws, means, k, p, eps, variance)
+    draws = draw_step([np.random.default_rng(s) for s in range(B)], n, d)
+    got = mirror_step(w, stores, mm._sqdist(stores, means), draws, means, k, p, eps, sig, variance, tie_order)
+    want = _loop_step(w, sig, stores, draws, means, k, p, eps, variance, tie_order)
     assert np.array_equal(got[4], want[3])
     assert np.allclose(got[0], want[0], rtol=1e-10, atol=1e-15)
     assert np.allclose(got[2], want[2], rtol=0, atol=1e-12)  # the same point replaced (variances agree to rounding)

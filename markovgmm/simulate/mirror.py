@@ -55,6 +55,7 @@ __all__ = [
     "farthest_index",
     "sample_gmm",
     "draw_partners",
+    "pair_sqdist",
     "draw_step",
     "mirror_step",
     "frobenius_of_weights",
@@ -87,7 +88,7 @@ SIGMA_FLOOR = 0.01
 MAX_BYTES = 4 * 2**30
 
 _EXP_FLOOR = -700.0  # log-responsibilities are floored here (fixed variance only): exp(-700) ~ 1e-304 is still normal
-_BATCH_FLOATS = 2**23  # about 64 MiB of float64 work arrays per batch of replicates
+_BATCH_FLOATS = 2**20  # about 8 MiB of float64 work arrays per batch of replicates (cache-friendly; 18 replicates at n = K = 30)
 
 
 def _integer(value, name, low, high=None):
@@ -321,7 +322,29 @@ def sample_gmm(weights, means, sigma, uniforms, normals):
     return means[comp] + scale * normals, comp
 
 
-def draw_partners(weights, neighbours, mirror, mirror_uniforms, pick_uniforms, tie_keys=None):
+def pair_sqdist(weights):
+    """``||w_i - w_j||^2`` for every pair, ``(..., n, K) -> (..., n, n)``, from the differences.
+
+    Equal weight vectors (and weight vectors that are permutations of each
+    other, as at the default start) give bitwise equal values: no Gram-matrix
+    cancellation.  Computed over chunks of replicates that stay in cache.
+
+    >>> pair_sqdist(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])).tolist()
+    [[0.0, 2.0, 0.0], [2.0, 0.0, 2.0], [0.0, 2.0, 0.0]]
+    """
+    shape = weights.shape
+    n, K = shape[-2], shape[-1]
+    flat = weights.reshape(-1, n, K)
+    out = np.empty((flat.shape[0], n, n))
+    chunk = max(1, 2**16 // (n * n * K))
+    for first in range(0, flat.shape[0], chunk):
+        part = flat[first : first + chunk]
+        diff = part[:, :, None, :] - part[:, None, :, :]
+        out[first : first + chunk] = np.einsum("...ijk,...ijk->...ij", diff, diff)
+    return out.reshape(shape[:-1] + (n,))
+
+
+def draw_partners(weights, neighbours, mirror, mirror_uniforms, pick_uniforms, tie_order="random"):
     """Partner of every agent (MODEL.md 6.1, step 1).
 
     Parameters
@@ -332,9 +355,8 @@ def draw_partners(weights, neighbours, mirror, mirror_uniforms, pick_uniforms, t
     mirror : float
         ``p``: agent ``i`` is its own partner when ``mirror_uniforms[i] < p``.
     mirror_uniforms, pick_uniforms : (..., n) arrays of ``U(0, 1)``
-    tie_keys : (..., n, n) array of ``U(0, 1)``, optional
-        Random tie-break keys (``tie_order="random"``); ``None`` breaks ties
-        by the lowest agent index (``tie_order="index"``).
+    tie_order : {"random", "index"}
+        How the agents tied at the ``k``-th distance are broken.
 
     Returns
     -------
@@ -342,13 +364,24 @@ def draw_partners(weights, neighbours, mirror, mirror_uniforms, pick_uniforms, t
 
     Notes
     -----
-    The other agents are ranked by ``||w_i - w_j||_2`` (computed from the
-    differences, so equal weight vectors give bitwise equal distances), ties
-    broken by ``tie_keys`` or the agent index; the partner is the
-    ``floor(k u)``-th of the first ``k``.  With random keys the first ``k``
-    are the agents strictly nearer than the ``k``-th distance plus a uniform
-    random subset of those tied at it, as MODEL.md asks.  Cost ``O(n^2 K +
-    n^2 log n)`` per replicate.
+    The other agents are ranked by ``||w_i - w_j||^2`` (:func:`pair_sqdist`,
+    exact ties kept).  Let ``d_k`` be the ``k``-th smallest, ``L`` the number
+    of agents strictly nearer than ``d_k`` and ``E`` the number at ``d_k``;
+    ``j = floor(k u)``, ``u`` = ``pick_uniforms``.
+
+    - ``random``: the partner is uniform on the ``k`` nearest with the ties
+      at ``d_k`` broken uniformly at random, i.e. each strictly nearer agent
+      has probability ``1/k`` and each tied agent ``(k - L) / (k E)``
+      (MODEL.md 6.2's law).  Drawn as: if ``j < L`` the ``j``-th strictly
+      nearer agent (in index order), else the ``floor(E f)``-th tied agent,
+      ``f = k u - j`` (uniform on ``[0, 1)`` and independent of ``j``).
+    - ``index``: the ``k`` nearest are the strictly nearer agents and the
+      ``k - L`` lowest-index tied ones (the authors' numpy partition order on
+      their default start); the partner is the ``j``-th of them in index order.
+
+    With probability ``p`` (``mirror_uniforms < p``) the partner is the agent
+    itself.  No sort: one partition and a few cumulative sums of ``(n, n)``
+    per replicate; cost ``O(n^2 K)``.
 
     Examples
     --------
@@ -357,21 +390,30 @@ def draw_partners(weights, neighbours, mirror, mirror_uniforms, pick_uniforms, t
     picks agent 1).
 
     >>> w = default_start(4, 4, 1e-12)
-    >>> draw_partners(w, 1, 0.0, np.full(4, 0.5), np.full(4, 0.5)).tolist()
+    >>> draw_partners(w, 1, 0.0, np.full(4, 0.5), np.full(4, 0.5), "index").tolist()
     [1, 0, 0, 0]
     """
     n = weights.shape[-2]
-    diff = weights[..., :, None, :] - weights[..., None, :, :]
-    dist = np.sqrt(np.einsum("...ijk,...ijk->...ij", diff, diff))
+    k = neighbours
+    d2 = pair_sqdist(weights)
     idx = np.arange(n)
-    dist[..., idx, idx] = np.inf
-    if tie_keys is None:
-        order = np.argsort(dist, axis=-1, kind="stable")
+    d2[..., idx, idx] = np.inf
+    kth = np.partition(d2, k - 1, axis=-1)[..., k - 1 : k]
+    near = d2 < kth
+    tied = d2 == kth
+    strictly = near.sum(axis=-1)
+    scaled = pick_uniforms * k
+    j = np.minimum(scaled.astype(np.int64), k - 1)
+    if tie_order == "index":
+        pool = near | (tied & (np.cumsum(tied, axis=-1) <= (k - strictly)[..., None]))
+        rank = j
     else:
-        perm = np.argsort(tie_keys, axis=-1)
-        order = np.take_along_axis(perm, np.argsort(np.take_along_axis(dist, perm, axis=-1), axis=-1, kind="stable"), axis=-1)
-    pick = np.minimum((pick_uniforms * neighbours).astype(np.int64), neighbours - 1)
-    chosen = np.take_along_axis(order, pick[..., None], axis=-1)[..., 0]
+        equal = tied.sum(axis=-1)
+        t = np.minimum(((scaled - j) * equal).astype(np.int64), equal - 1)
+        from_near = j < strictly
+        pool = np.where(from_near[..., None], near, tied)
+        rank = np.where(from_near, j, t)
+    chosen = np.argmax(np.cumsum(pool, axis=-1) > rank[..., None], axis=-1)
     return np.where(mirror_uniforms < mirror, idx, chosen)
 
 
@@ -384,30 +426,25 @@ class StepDraws(NamedTuple):
     y_uniforms: np.ndarray  #: (B, n): component of the answer
     x_normals: np.ndarray  #: (B, n, d)
     y_normals: np.ndarray  #: (B, n, d)
-    tie_keys: np.ndarray | None  #: (B, n, n) or ``None`` for ``tie_order="index"``
 
 
-def draw_step(generators, agents, dim, tie_order="random"):
+def draw_step(generators, agents, dim):
     """Draw one step's :class:`StepDraws`, replicate ``b`` from ``generators[b]``.
 
     Per generator and step, in this order: ``random((4, n))`` (mirror, pick,
-    query component, answer component), ``standard_normal((2, n, d))``
-    (query, answer), then ``random((n, n))`` tie keys when
-    ``tie_order="random"``.
+    query component, answer component), then ``standard_normal((2, n, d))``
+    (query, answer).
     """
     B = len(generators)
     u = np.empty((B, 4, agents))
     z = np.empty((B, 2, agents, dim))
-    keys = np.empty((B, agents, agents)) if tie_order == "random" else None
     for b, g in enumerate(generators):
         g.random(out=u[b])
         g.standard_normal(out=z[b])
-        if keys is not None:
-            g.random(out=keys[b])
-    return StepDraws(u[:, 0], u[:, 1], u[:, 2], u[:, 3], z[:, 0], z[:, 1], keys)
+    return StepDraws(u[:, 0], u[:, 1], u[:, 2], u[:, 3], z[:, 0], z[:, 1])
 
 
-def mirror_step(weights, stores, sqdist, draws, means, neighbours, mirror, eps, sigma, variance=False):
+def mirror_step(weights, stores, sqdist, draws, means, neighbours, mirror, eps, sigma, variance=False, tie_order="random"):
     """One synchronous step of MODEL.md 6.1 for a batch of replicates.
 
     Parameters
@@ -443,7 +480,7 @@ def mirror_step(weights, stores, sqdist, draws, means, neighbours, mirror, eps, 
     B, n, K = weights.shape
     d = means.shape[1]
     rows, cols = np.arange(B)[:, None], np.arange(n)
-    partners = draw_partners(weights, neighbours, mirror, draws.mirror_uniforms, draws.pick_uniforms, draws.tie_keys)
+    partners = draw_partners(weights, neighbours, mirror, draws.mirror_uniforms, draws.pick_uniforms, tie_order)
     fixed = np.ndim(sigma) == 0
     # responsibilities of every stored point under its owner's prior: shared by the partner's pseudo-update
     # (all points but one of the partner's store) and the agent's own EM step (all points but one of its store)
@@ -491,9 +528,10 @@ def _dimension(geometry, K):
 
 
 def _work_floats(agents, components, memory, dim):
-    """Float64 work arrays per replicate in one step (partner distances, stores, squared distances, responsibilities)."""
+    """Float64 work arrays per replicate in one step (partner distances and masks, stores, squared distances,
+    responsibilities); the pairwise differences are formed a few replicates at a time (:func:`pair_sqdist`)."""
     n, K, r, d = agents, components, memory, dim
-    return n * (2 * n * K + 2 * n + 3 * r * d + 8 * r * K + 4 * K * d + 12 * K)
+    return n * (8 * n + 3 * r * d + 8 * r * K + 4 * K * d + 12 * K)
 
 
 def estimate_bytes(agents, components, memory, geometry, steps, replicates, variance=False, report=False):
@@ -681,7 +719,7 @@ def simulate_mirror(
     Per replicate, from its own generator: the stores (``r`` draws from each
     agent's initial GMM: ``random((n, r))`` then ``standard_normal((n, r,
     d))``), then :func:`draw_step` and :func:`mirror_step` for ``t = 0..T-1``.
-    Replicates are simulated side by side in batches of up to about 64 MiB of
+    Replicates are simulated side by side in batches of up to about 8 MiB of
     work arrays.  Cost per step and replicate ``O(n^2 K + n r (d + K) K)``;
     memory ``8 R (T + 1) n (K + 1)`` bytes for the record.
 
@@ -734,7 +772,7 @@ def simulate_mirror(
     sigmas = np.empty((R, T + 1, n, K)) if variance else None
     final_stores = np.empty((R, n, r, d))
     batch = max(1, min(R, _BATCH_FLOATS // _work_floats(n, K, r, d)))
-    model = dict(neighbours=k, mirror=p, eps=e, variance=bool(variance))
+    model = dict(neighbours=k, mirror=p, eps=e, variance=bool(variance), tie_order=tie_order)
     with progress_bar(R * T, "simulating mirror", quiet=quiet, unit="step") as bar:
         for first in range(0, R, batch):
             chunk = slice(first, min(first + batch, R))
@@ -753,7 +791,7 @@ def simulate_mirror(
             if variance:
                 sigmas[chunk, 0] = sig
             for t in range(T):
-                draws = draw_step(gens, n, d, tie_order)
+                draws = draw_step(gens, n, d)
                 w, sig, stores, sq, _ = mirror_step(w, stores, sq, draws, means, sigma=sig, **model)
                 weights[chunk, t + 1] = w
                 if variance:
