@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 from fractions import Fraction
+from functools import lru_cache
 from itertools import product
 
 import networkx as nx
@@ -55,6 +56,7 @@ def mean_distance(a, b, K, geometry):
     raise ValueError(f"geometry must be one of {GEOMETRIES}, got {geometry!r}")
 
 
+@lru_cache(maxsize=None)
 def farthest_law(c, a, K, geometry):
     """Law of the component removed when a point of component a arrives in a store c.
 
@@ -65,7 +67,7 @@ def farthest_law(c, a, K, geometry):
     far = max(mean_distance(a, b, K, geometry) for b in present)
     tied = [b for b in present if mean_distance(a, b, K, geometry) == far]
     total = sum(c[b] for b in tied)
-    return [(b, Fraction(c[b], total)) for b in tied]
+    return tuple((b, Fraction(c[b], total)) for b in tied)
 
 
 def clip_delta(c, r):
@@ -74,6 +76,7 @@ def clip_delta(c, r):
     return tuple(Fraction(1) if ck == 0 else Fraction(-z * ck, r) for ck in c)
 
 
+@lru_cache(maxsize=None)
 def distance_key(ci, cj, r, ties):
     """The rank key of agent j seen from agent i (smaller is nearer)."""
     square = sum((x - y) ** 2 for x, y in zip(ci, cj))
@@ -108,30 +111,50 @@ def partner_law(state, i, r, k, p, ties):
     return {j: q for j, q in law.items() if q}
 
 
-def agent_law(state, i, K, r, k, p, geometry="line", ties="clipped"):
-    """dict c_i' -> probability: the law of agent i's next composition given the state."""
-    ci = state[i]
+@lru_cache(maxsize=None)
+def step_given_partner(ci, cj, K, r, geometry="line"):
+    """dict c_i' -> probability: agent i's next composition given its partner's store c_j.
+
+    Literally: the query's component a ~ c_i / r, the component b the
+    partner's copy loses (farthest rule on c_j from a), the answer's component
+    y ~ (c_j - e_b + e_a) / r, and the component b' agent i's store loses
+    (farthest rule on c_i from y): c_i' = c_i - e_b' + e_y.
+    """
     out = {}
+    for a in range(K):
+        if ci[a] == 0:
+            continue
+        q_a = Fraction(ci[a], r)
+        for b, q_b in farthest_law(cj, a, K, geometry):
+            temp = list(cj)
+            temp[b] -= 1
+            temp[a] += 1
+            for y in range(K):
+                if temp[y] == 0:
+                    continue
+                q_y = Fraction(temp[y], r)
+                for b2, q_b2 in farthest_law(ci, y, K, geometry):
+                    new = list(ci)
+                    new[b2] -= 1
+                    new[y] += 1
+                    new = tuple(new)
+                    out[new] = out.get(new, Fraction(0)) + q_a * q_b * q_y * q_b2
+    return out
+
+
+def agent_law(state, i, K, r, k, p, geometry="line", ties="clipped"):
+    """dict c_i' -> probability: the law of agent i's next composition given the state.
+
+    Sum over the partner j (partner_law) of P(j) times step_given_partner(c_i, c_j).
+    """
+    ci = state[i]
+    by_store = {}  # partners with the same store give the same step law
     for j, q_partner in partner_law(state, i, r, k, p, ties).items():
-        cj = state[j]
-        for a in range(K):
-            if ci[a] == 0:
-                continue
-            q_a = Fraction(ci[a], r)
-            for b, q_b in farthest_law(cj, a, K, geometry):
-                temp = list(cj)
-                temp[b] -= 1
-                temp[a] += 1
-                for y in range(K):
-                    if temp[y] == 0:
-                        continue
-                    q_y = Fraction(temp[y], r)
-                    for b2, q_b2 in farthest_law(ci, y, K, geometry):
-                        new = list(ci)
-                        new[b2] -= 1
-                        new[y] += 1
-                        new = tuple(new)
-                        out[new] = out.get(new, Fraction(0)) + q_partner * q_a * q_b * q_y * q_b2
+        by_store[state[j]] = by_store.get(state[j], Fraction(0)) + q_partner
+    out = {}
+    for cj, q_partner in by_store.items():
+        for new, q in step_given_partner(ci, cj, K, r, geometry).items():
+            out[new] = out.get(new, Fraction(0)) + q_partner * q
     return out
 
 

@@ -11,8 +11,10 @@ from mirror_reference import (
     TIES,
     absorption,
     agent_law,
+    clip_delta,
     compositions,
     default_start,
+    distance_key,
     farthest_law,
     partner_law,
     transition_row,
@@ -45,6 +47,27 @@ def test_clipped_key_prefers_the_vertex_agent():
     assert partner_law(PUBLIC_START, 0, r=3, k=1, p=HALF, ties="uniform") == {0: HALF, 1: HALF / 2, 2: HALF / 2}
 
 
+def test_clipped_key_by_hand_three_components():
+    # delta(2,1,0) = (-2/3,-1/3,1), delta(3,0,0) = (-2,1,1), delta(1,2,0) = (-1/3,-2/3,1),
+    # delta(2,0,1) = (-2/3,1,-1/3).  From (2,1,0) all three are at squared distance 2;
+    # the first-order keys are -8/3, -2/3, -8/3: (3,0,0) and (2,0,1) tie nearest.
+    assert clip_delta((3, 0, 0), 3) == (-2, 1, 1)
+    assert clip_delta((2, 1, 0), 3) == (Fraction(-2, 3), Fraction(-1, 3), 1)
+    assert clip_delta((1, 1, 1), 3) == (0, 0, 0)
+    state = ((2, 1, 0), (3, 0, 0), (1, 2, 0), (2, 0, 1))
+    assert [distance_key(state[0], c, 3, "clipped") for c in state[1:]] == [
+        (2, Fraction(-8, 3)),
+        (2, Fraction(-2, 3)),
+        (2, Fraction(-8, 3)),
+    ]
+    assert partner_law(state, 0, r=3, k=1, p=0, ties="clipped") == {1: HALF, 3: HALF}
+    assert partner_law(state, 0, r=3, k=2, p=0, ties="clipped") == {1: HALF, 3: HALF}
+    third = Fraction(1, 3)
+    assert partner_law(state, 0, r=3, k=1, p=0, ties="uniform") == {1: third, 2: third, 3: third}
+    # k = 3 takes everyone: L = 0 strictly nearer, E = 3 tied share (1-p) 3/3.
+    assert partner_law(state, 0, r=3, k=3, p=third, ties="clipped") == {0: third, 1: 2 * third / 3, 2: 2 * third / 3, 3: 2 * third / 3}
+
+
 def _random_state(rng, n, K, r):
     pool = compositions(K, r)
     return tuple(rng.choice(pool) for _ in range(n))
@@ -74,13 +97,13 @@ def test_rows_sum_exactly_to_one():
 
 def test_farthest_rule():
     # line: from component 0 the farthest present component is the highest one.
-    assert farthest_law((1, 1, 2), 0, 3, "line") == [(2, 1)]
+    assert list(farthest_law((1, 1, 2), 0, 3, "line")) == [(2, 1)]
     # simplex: every other present component is tied, proportional to its count.
-    assert farthest_law((1, 1, 2), 0, 3, "simplex") == [(1, Fraction(1, 3)), (2, Fraction(2, 3))]
+    assert list(farthest_law((1, 1, 2), 0, 3, "simplex")) == [(1, Fraction(1, 3)), (2, Fraction(2, 3))]
     # circle K=4: from 0, component 2 is opposite (farthest), 1 and 3 are tied nearer.
-    assert farthest_law((1, 1, 0, 1), 0, 4, "circle") == [(1, Fraction(1, 2)), (3, Fraction(1, 2))]
+    assert list(farthest_law((1, 1, 0, 1), 0, 4, "circle")) == [(1, Fraction(1, 2)), (3, Fraction(1, 2))]
     # a store holding only a loses an a.
-    assert farthest_law((3, 0), 0, 2, "line") == [(0, 1)]
+    assert list(farthest_law((3, 0), 0, 2, "line")) == [(0, 1)]
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES)
