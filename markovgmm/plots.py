@@ -65,7 +65,8 @@ def _run(run, replicates, steps, seed, system_kwargs):
 
 
 def plot_frobenius(path, run=None, replicates=5, steps=60, seed=2, title=None, **system_kwargs):
-    """``||D_t||_F`` against ``t`` for every replicate of a continuous run.
+    """``||D_t||_F`` against ``t``: every replicate (thin grey), their mean
+    (thick) and the pointwise 10%-90% band over replicates; legend outside the axes.
 
     Parameters
     ----------
@@ -92,14 +93,18 @@ def plot_frobenius(path, run=None, replicates=5, steps=60, seed=2, title=None, *
     fig, axes = _figure()
     ax = axes[0, 0]
     t = np.arange(run.steps + 1)
+    curves = np.asarray(run.frobenius, dtype=float)
     for r in range(run.replicates):
-        ax.plot(t, run.frobenius[r], lw=1.2, label=f"replicate {r + 1}")
+        ax.plot(t, curves[r], lw=0.8, color="0.6", alpha=0.8, label=f"replicates (n={run.replicates})" if r == 0 else None)
+    if run.replicates > 1:
+        low, high = np.quantile(curves, [0.1, 0.9], axis=0)
+        ax.fill_between(t, low, high, color="C0", alpha=0.25, lw=0, label="10%-90% of replicates")
+    ax.plot(t, curves.mean(axis=0), lw=2.2, color="C0", label="mean over replicates")
     ax.set_xlabel("t")
     ax.set_ylabel(r"$\|D_t\|_F$")
-    ax.set_title(title or f"m={s.agents}, K={s.components}, d={s.dim}, alpha={s.alpha:g}, lambda={s.lam}, c={s.prune_c:g}")
+    ax.set_title(title or f"m={s.agents}, K={s.components}, d={s.dim}, alpha={s.alpha:g}, lambda={s.lam}, c={s.prune_c:g}", fontsize="small")
     ax.set_ylim(bottom=0)
-    if run.replicates <= 10:
-        ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # outside the data
     return _save(fig, path)
 
 
@@ -330,7 +335,7 @@ def plot_expected_frobenius_overlay(
     components, so that one continuous step is one Zivkovic update, the
     analogue of one chain step.  ``continuous_kwargs`` override these (e.g. ``prune_c=0.1`` to let agents
     freeze as in the ``support`` chain; with the default ``c = 0`` nothing
-    freezes and ``||D_t||_F -> 0``, while the chain's limit is
+    freezes, while the chain's limit is
     ``sum_C P(C) ||D(C)||_F``).
 
     Parameters
@@ -360,16 +365,20 @@ def plot_expected_frobenius_overlay(
         series = expected_frobenius_series(system_kwargs, state, horizon)
     if run is None:
         run = simulate_system(matched_to_chain(system, state, **continuous_kwargs), steps=horizon, replicates=replicates, seed=seed)
-    fig, axes = _figure()
+    fig, axes = _figure(width=8.4)
     ax = axes[0, 0]
     t = np.arange(run.steps + 1)
+    curves = np.asarray(run.frobenius, dtype=float)
     for r in range(min(shown, run.replicates)):
-        ax.plot(t, run.frobenius[r], lw=0.8, alpha=0.5, color="tab:gray", label="continuous replicates" if r == 0 else None)
-    ax.plot(t, run.frobenius.mean(axis=0), lw=1.8, color="tab:blue", label=f"continuous mean of {run.replicates}")
+        ax.plot(t, curves[r], lw=0.8, alpha=0.5, color="tab:gray", label=f"continuous replicates ({min(shown, run.replicates)} shown)" if r == 0 else None)
+    if run.replicates > 1:
+        low, high = np.quantile(curves, [0.1, 0.9], axis=0)
+        ax.fill_between(t, low, high, color="tab:blue", alpha=0.2, lw=0, label="continuous 10%-90%")
+    ax.plot(t, curves.mean(axis=0), lw=1.8, color="tab:blue", label=f"continuous mean of {run.replicates}")
     ax.plot(np.arange(len(series)), series, lw=2.2, ls="--", color="tab:red", label=r"chain, exact $E\|D_t\|_F$")
     ax.set_xlabel("t (steps)")
     ax.set_ylabel(r"$\|D_t\|_F$")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"{system.describe()}; continuous alpha={run.system.alpha:g}, c={run.system.prune_c:g}", fontsize="small")
-    ax.legend(fontsize="small")
+    ax.set_title(f"{system.describe()}\ncontinuous alpha={run.system.alpha:g}, c={run.system.prune_c:g}", fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # outside the data
     return _save(fig, path)
