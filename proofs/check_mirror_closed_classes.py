@@ -190,7 +190,7 @@ def main():
             check_system, jobs, chunksize=1
         ):
             literal_count += literal
-            for e in errors:
+            for e in errors[:3]:
                 failed = True
                 print(f"FAIL n={n} K={K} r={r} k={k} p={p} {geometry} {ties}: {e}")
             if statement_failures:
