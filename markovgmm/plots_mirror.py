@@ -217,7 +217,8 @@ def plot_silos_against_k(results, ax=None, quantiles=(0.1, 0.9), label=None, col
         ax = axes[0, 0]
     count = min(len(v) for v in values)
     ax.plot(ks, mean, "o-", color=color, label=label or f"mean over {count} replicates")
-    ax.fill_between(ks, low, high, color=color, alpha=0.25, lw=0, label=f"{quantiles[0]:.0%}-{quantiles[1]:.0%} quantiles")
+    band = f"{quantiles[0]:.0%}-{quantiles[1]:.0%} quantiles" + (f" ({label})" if label else "")
+    ax.fill_between(ks, low, high, color=color, alpha=0.25, lw=0, label=band)
     ax.set_xlabel("k (nearest neighbours)")
     ax.set_ylabel("number of silos at T")
     ax.set_ylim(bottom=0)
