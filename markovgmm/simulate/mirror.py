@@ -491,10 +491,12 @@ def mirror_step(weights, stores, sqdist, draws, means, neighbours, mirror, eps, 
     partner_w = weights[rows, partners]
     partner_sigma = sigma if fixed else sigma[rows, partners]
     sq_x = _sqdist(x, means)
-    copy_sq = sqdist[rows, partners]  # fancy indexing: copies
-    copy_rho = rho[rows, partners]
-    copy_sq[rows, cols, out] = sq_x
+    copy_rho = rho[rows, partners]  # fancy indexing: a copy
     copy_rho[rows, cols, out] = _e_step(partner_w, sq_x[:, :, None, :], eps, partner_sigma, d, variance)[:, :, 0]
+    copy_sq = None  # the weights-only M-step needs no distances
+    if variance:
+        copy_sq = sqdist[rows, partners]
+        copy_sq[rows, cols, out] = sq_x
     temp_w, temp_sigma = _m_step(copy_rho, copy_sq, eps, partner_sigma, d, variance)
     y, _ = sample_gmm(temp_w, means, temp_sigma, draws.y_uniforms, draws.y_normals)
     # the agent's own store and EM step
