@@ -50,6 +50,9 @@ def register(subparsers):
     compare.add_argument("--data", default=None, metavar="DIR", help=_DATA_HELP)
     compare.add_argument("--replicates", "-R", type=int, default=50, help="GMM and chain replicates per cell (default 50)")
     compare.add_argument("--memory", "-r", type=int, default=5, help="store size r of the GMM system and chain (default 5, the authors')")
+    compare.add_argument(
+        "--tie-order", default="random", choices=("random", "index"), help="GMM partner ties (MODEL.md 6.1; default random)"
+    )
     compare.add_argument("--seed", type=int, default=0, help="root seed of the simulations (default 0)")
     compare.add_argument("--level", type=float, default=0.05, help="level of the Mann-Whitney test (default 0.05)")
     compare.add_argument("--cells", default=None, metavar="P:K,...", help="only these cells, e.g. 0.2:1,0.7:25 (default all)")
@@ -175,7 +178,7 @@ def run_compare(args):
     runs = read_runs(args.data)
     report = compare(
         runs, replicates=args.replicates, seed=args.seed, level=args.level, cells=_cells(args.cells), chain=not args.no_chain, quiet=args.quiet,
-        memory=args.memory,
+        memory=args.memory, tie_order=args.tie_order,
     )  # fmt: skip
     public = {k: v for k, v in report.items() if not k.startswith("_")}
     written = []

@@ -179,7 +179,7 @@ def _cell_seed(seed, index, which):
 
 def compare(
     runs, replicates=50, seed=0, level=0.05, cells=None, chain=True, quiet=True, gmm_simulator=None, chain_simulator=None,
-    absorbed_simulator=None, memory=GMM_DEFAULTS["memory"],
+    absorbed_simulator=None, memory=GMM_DEFAULTS["memory"], tie_order="random",
 ):  # fmt: skip
     """The comparison report (JSON-ready dict; key ``_trajectories`` holds one
     replicate's silo arrays per cell for :func:`plot_trajectories`).
@@ -192,6 +192,9 @@ def compare(
     default the chain run to absorption (MODEL.md 6.2; skipped with
     ``chain=False`` or when a ``chain_simulator`` is given without it).
     ``memory``: the store size ``r`` of GMM and chain (default the authors' 5).
+    ``tie_order``: the GMM's partner ties (MODEL.md 6.1: ``random``, the
+    default, or ``index``, the authors' code's effective "lowest agent index
+    first", which at ``k = 1`` sends every agent to agent 0 at ``t = 0``).
     """
     from functools import partial
 
@@ -212,7 +215,9 @@ def compare(
     if isinstance(memory, bool) or not isinstance(memory, (int, np.integer)) or memory < 1:
         raise InputError(f"memory must be a positive integer, got {memory!r}")
     if gmm_simulator is None:
-        gmm_simulator = partial(_gmm, memory=int(memory))
+        if tie_order not in ("random", "index"):
+            raise InputError(f"tie-order must be random or index, got {tie_order!r}")
+        gmm_simulator = partial(_gmm, memory=int(memory), tie_order=tie_order)
     if chain and chain_simulator is None:
         chain_simulator = partial(_chain, memory=int(memory))
         absorbed_simulator = absorbed_simulator or partial(_chain_absorbed, memory=int(memory))
@@ -231,8 +236,8 @@ def compare(
     return {
         "gmm": {
             "description": f"continuous GMM mirroring system (MODEL.md 6.1): n=K=30, r={memory}, line, delta=1, sigma=0.2, T=80, "
-            "random ties",
-            "parameters": {**GMM_DEFAULTS, "memory": int(memory)},
+            f"{tie_order} tie order",
+            "parameters": {**GMM_DEFAULTS, "memory": int(memory), "tie_order": tie_order},
             "replicates": replicates,
         },
         "chain": {
@@ -281,13 +286,14 @@ def findings(cells):
     return lines
 
 
-def _gmm(p, k, replicates, seed, memory=GMM_DEFAULTS["memory"]):
+def _gmm(p, k, replicates, seed, memory=GMM_DEFAULTS["memory"], tie_order="random"):
     from ..simulate.mirror import simulate_mirror
 
     d = GMM_DEFAULTS
     run = simulate_mirror(
         agents=d["agents"], components=d["components"], memory=memory, neighbours=k, mirror=p,
         geometry=d["geometry"], delta=d["delta"], sigma=d["sigma"], steps=d["steps"], replicates=replicates, seed=seed,
+        tie_order=tie_order,
     )  # fmt: skip
     return run.silos
 
