@@ -44,7 +44,7 @@ REFERENCE = {  # MODEL.md 6.2, n=4, K=2, r=3, k=1, p=1/2, line
 @pytest.fixture(scope="module")
 def reference_runs():
     return {
-        ties: simulate_mirror_chain(4, 2, 3, 1, F(1, 2), ties=ties, start=REFERENCE_START, replicates=20_000, seed=62)
+        ties: simulate_mirror_chain(4, 2, 3, 1, F(1, 2), ties=ties, start=REFERENCE_START, replicates=20_000, max_steps=500, seed=62)
         for ties in ("clipped", "uniform")
     }
 
