@@ -66,7 +66,9 @@ Random numbers and reproducibility.  Replicate ``j`` has its own stream, a
 :class:`numpy.random.Generator` (PCG64) seeded by the ``j``-th child of
 ``numpy.random.SeedSequence(seed)``, and consumes exactly ``7 n`` uniforms
 per step (one per draw of each agent, in a fixed layout), read from a
-per-replicate buffer refilled every few steps.  Replicate ``j``'s trajectory
+per-replicate buffer refilled at steps 0, 1, 2, 4, 8, ... (chunks of
+``min(t, 256)`` steps, fewer if memory asks), so that short runs draw little
+beyond what they use.  Replicate ``j``'s trajectory
 is therefore a function of ``seed``, ``j`` and the system only: it does not
 depend on the number of replicates, on ``record_silos`` or on how the work is
 batched.  Integer draws ``floor(u m)`` and the mirroring draw ``u < p`` are
@@ -684,7 +686,7 @@ def simulate_mirror_chain(
         t = 0
         while len(ids) and t < max_steps:
             if buf.size == 0 or pos >= buf.shape[1]:
-                chunk = int(min(_MAX_CHUNK, max_steps - t, max(1, _BUFFER_BYTES // (8 * per_step * len(ids)))))
+                chunk = int(min(_MAX_CHUNK, max_steps - t, max(1, t), max(1, _BUFFER_BYTES // (8 * per_step * len(ids)))))
                 buf = np.empty((len(ids), chunk, n, DRAWS))
                 for row, j in enumerate(ids):
                     if gens[j] is None:
