@@ -721,7 +721,7 @@ def simulate_mirror_chain(
             "components": K,
             "memory": r,
             "neighbours": k,
-            "mirror": str(p),
+            "mirror": float(mirror) if isinstance(mirror, (float, np.floating)) else str(p),
             "geometry": geometry,
             "ties": ties,
             "start": [list(map(int, c)) for c in start],
