@@ -121,3 +121,28 @@ def test_missing_model_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "static_model", None)
     with pytest.raises(InputError, match=r"markovgmm\[embed\]"):
         static_model_embedder()
+
+
+def test_cli_embed_json_and_figure(tmp_path, capsys):
+    import csv
+    import gzip
+
+    data = tmp_path / "data"
+    data.mkdir()
+    run = _run(steps=4, agents=5)
+    for name, rows in (("output5_1_0.csv.gz", run.responses[:2]), ("output5_1_0_2nd.csv.gz", run.responses[2:])):
+        with gzip.open(data / name, "wt", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([""] + [str(i) for i in range(5)])
+            for r, row in enumerate(rows):
+                writer.writerow([str(r)] + [repr([text]) for text in row])
+    from markovgmm.cli import main
+
+    figure = tmp_path / "mds.png"
+    argv = ["llm", "embed", "--data", str(data), "--cache", str(tmp_path / "cache"), "--run", "0.5,1,0", "--mds-steps", "0,3"]
+    assert main(argv + ["--json", "--figure", str(figure)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["responses"] == 20 and report["original_model"] == ORIGINAL_MODEL
+    assert np.allclose(report["runs"][0]["frobenius"], frobenius_norms(distance_matrices(embed_run(run, cache=tmp_path / "cache"))))
+    assert report["mds"]["steps"] == [0, 3] and figure.stat().st_size > 5_000
+    assert main(argv) == 0 and "stand-in" in capsys.readouterr().out
