@@ -29,6 +29,7 @@ __all__ = [
     "read_edge_list",
     "balanced_counts",
     "parse_start",
+    "default_start",
     "state_text",
     "MODELS",
     "GEOMETRIES",
@@ -212,6 +213,20 @@ def parse_start(text, m, K, N):
             raise InputError(f"start: agent {i} counts must be integers separated by ',', got {part!r}") from None
         state.append(counts)
     return tuple(state)
+
+
+def default_start(system):
+    """The default start state of a system: the most balanced memory for every
+    agent (pool model, MODEL.md 2), or agent ``i`` at the vertex of component
+    ``i mod K`` (mirror model, MODEL.md 6.2, the authors' start).
+
+    >>> default_start(System(model="mirror", agents=3, components=2, memory=2))
+    ((2, 0), (0, 2), (2, 0))
+    """
+    K, N = system.components, system.memory
+    if system.model == "mirror":
+        return tuple(tuple(N if k == i % K else 0 for k in range(K)) for i in range(system.agents))
+    return tuple(balanced_counts(N, K) for _ in range(system.agents))
 
 
 def state_text(state):

@@ -319,6 +319,7 @@ def closed_form_applies(system):
     'needs schedule=sync'
     """
     checks = [
+        (system.model == "pool", "LB3 is a bound on the pool chain (MODEL.md 4); the mirroring chain has mirror_closed_form"),
         (system.agents >= 2, "needs at least 2 agents"),
         (system.components == 2, "needs components=2"),
         (system.replace == 1, "needs replace=1"),

@@ -8,7 +8,7 @@ import sys
 
 from ..errors import InputError
 from ..numbers import jsonable
-from ..system import GRAPH_NAMES, System, parse_start, read_edge_list
+from ..system import GEOMETRIES, GRAPH_NAMES, MODELS, TIE_RULES, System, default_start, parse_start, read_edge_list
 
 __all__ = ["add_chain_options", "graph_from_args", "system_from_args", "start_from_args", "print_json", "announce_cost"]
 
@@ -31,7 +31,17 @@ def add_chain_options(parser):
     group.add_argument("--directed", action="store_true", help="read an edge-list FILE as directed (u v: v reads u)")
     group.add_argument("--open-neighbourhood", action="store_true", help="agents do not read their own posts")
     group.add_argument("--weighted", action="store_true", help="weigh authors by the edge-list FILE's third column")
-    group.add_argument("--start", default=None, help='start counts "c11,c12;c21,c22;..." (default: most balanced)')
+    group.add_argument(
+        "--start",
+        default=None,
+        help='start counts "c11,c12;c21,c22;..." (default: most balanced; --model mirror: agent i at vertex i mod K)',
+    )
+    mirror = parser.add_argument_group("mirroring network (--model mirror, MODEL.md 6.2; --memory is the store size r)")
+    mirror.add_argument("--model", default="pool", choices=MODELS, help="pool (default, MODEL.md 2) or mirror (MODEL.md 6.2)")
+    mirror.add_argument("--neighbours", type=int, default=1, help="k: partners among the k nearest agents (default 1)")
+    mirror.add_argument("--mirror", default="0", help="p: probability of querying oneself, exact, e.g. 1/2 (default 0)")
+    mirror.add_argument("--geometry", default="line", help=f"component means: {', '.join(GEOMETRIES)} (default line)")
+    mirror.add_argument("--ties", default="clipped", help=f"ranking of equal distances: {', '.join(TIE_RULES)} (default clipped)")
 
 
 def graph_from_args(args):
@@ -45,6 +55,24 @@ def graph_from_args(args):
 
 
 def system_from_args(args):
+    if getattr(args, "model", "pool") == "mirror":
+        return System(
+            model="mirror",
+            agents=args.agents,
+            components=args.components,
+            memory=args.memory,
+            replace=args.replace,
+            schedule=args.schedule,
+            ownership=args.ownership,
+            prune=args.prune,
+            graph=args.graph,
+            closed_neighbourhood=not args.open_neighbourhood,
+            edge_weight="weight" if args.weighted else None,
+            neighbours=args.neighbours,
+            mirror=args.mirror,
+            geometry=args.geometry,
+            ties=args.ties,
+        )
     graph = graph_from_args(args)
     return System(
         agents=args.agents,
@@ -61,6 +89,8 @@ def system_from_args(args):
 
 
 def start_from_args(system, args):
+    if args.start is None:
+        return default_start(system)
     return system.check_state(parse_start(args.start, system.agents, system.components, system.memory))
 
 

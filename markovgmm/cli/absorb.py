@@ -17,7 +17,10 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "absorb",
         help="P(polarisation), P(consensus), closed classes and absorption time from a start state",
-        description="Build the memory-replacement chain (MODEL.md 2) and report its absorption (MODEL.md 3).",
+        description=(
+            "Build the memory-replacement chain (MODEL.md 2), or with --model mirror the mirroring chain "
+            "(MODEL.md 6.2), and report its absorption (MODEL.md 3, 6.2)."
+        ),
     )
     add_chain_options(parser)
     parser.add_argument("--exact", action="store_true", help="exact rational arithmetic (default: float64)")
@@ -83,10 +86,14 @@ def run(args):
     if report["other"]:
         print(f"P(other)              {fmt(report['other'])}")
     print(f"E[absorption steps]   {fmt(report['expected_steps'])}")
+    mirror = chain.system.model == "mirror"
+    if mirror:
+        print("silos at absorption   " + ", ".join(f"{s}: {fmt(v)}" for s, v in report["silos_law"].items()))
     print("closed classes:")
-    print(f"  {'kind':<10} {'camp sizes':<12} {'probability':<24} state")
+    print(f"  {'kind':<10} {'silo sizes' if mirror else 'camp sizes':<12} {'probability':<24} state")
     for cls in report["classes"]:
-        sizes = ",".join(map(str, cls["camp_sizes"])) if cls["camp_sizes"] else "-"
+        sizes = cls["silo_sizes"] if mirror else cls["camp_sizes"]
+        sizes = ",".join(map(str, sizes)) if sizes else "-"
         state = state_text(cls["states"][0]) + (" ..." if len(cls["states"]) > 1 else "")
         value = f"{float(cls['probability']):.12g}"
         print(f"  {cls['kind']:<10} {sizes:<12} {value:<24} {state}")

@@ -47,11 +47,38 @@ def run(args):
         report = bounds_report(
             chain, start, horizon=args.horizon, paths=args.paths, progress=lambda t: bar.update(t - bar.n)
         )
+    if system.model == "mirror":
+        _add_mirror_bound(report, system, start_state, chain.exact)
     if args.json:
         print_json(report)
         return 0
     print_report(report, chain.exact)
     return 0
+
+
+def _add_mirror_bound(report, system, start_state, exact):
+    """The mirroring chain's closed-form lower bound (proofs/mirror_lower_bound.md)
+    in place of LB3, which is a statement about the pool chain: JSON
+    ``mirror_closed_form`` (None with ``mirror_closed_form_applies`` saying
+    why, when the start is not an all-vertex state) and its ratio to the exact
+    value."""
+    from ..analysis.bounds import _ratio
+    from ..analysis.mirror_bounds import mirror_polarization_lower_bound
+
+    try:
+        bound = mirror_polarization_lower_bound(
+            system.agents, system.components, system.memory, system.neighbours, system.mirror,
+            geometry=system.geometry, ties=system.ties, start=start_state,
+        )
+        report["mirror_closed_form_applies"] = None
+    except InputError as err:
+        bound = None
+        report["mirror_closed_form_applies"] = str(err)
+    report["mirror_closed_form"] = bound
+    report["ratio"]["mirror_closed_form"] = _ratio(bound, report["exact"]) if bound is not None else None
+    if report["checks"] is not None and bound is not None:
+        report["checks"]["mirror_closed_form <= exact"] = bound <= report["exact"]
+        report["checks"]["all"] = all(v for key, v in report["checks"].items() if key != "all" and v is not None)
 
 
 def _ratio_text(value):
@@ -85,9 +112,13 @@ def print_report(report, exact):
         ("LB3 closed form", report["closed_form"], ratio["closed_form"]),
         ("LB3 two-phase", report["closed_form_two_phase"], ratio["closed_form_two_phase"]),
     ]
+    if "mirror_closed_form" in report:  # LB3 is the pool chain's; the mirroring chain has its own closed form
+        rows = rows[:4] + [("mirror closed form", report["mirror_closed_form"], ratio["mirror_closed_form"])]
     for name, value, r in rows:
         print(f"{name:<34} {fmt(value):<40} {_ratio_text(r)}")
-    if report["closed_form_applies"] is not None:
+    if report.get("mirror_closed_form_applies"):
+        print(f"  (mirror closed form does not apply: {report['mirror_closed_form_applies']})")
+    if report["closed_form_applies"] is not None and "mirror_closed_form" not in report:
         print(f"  (LB3 does not apply: {report['closed_form_applies']})")
     checks = report["checks"]
     if checks is None:

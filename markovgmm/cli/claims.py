@@ -71,6 +71,8 @@ def run(args):
     if epsilon <= 0:
         raise InputError(f"epsilon must be a positive rational, got {args.epsilon}")
     system = system_from_args(args)
+    if system.model != "pool":
+        raise InputError("model: the claims A1-A3 are about the pool chain (MODEL.md 4); use absorb or bounds for --model mirror")
     start_state = start_from_args(system, args)
     announce_cost(system, args.quiet)
     chain = build_chain(system, exact=args.exact)

@@ -9,7 +9,7 @@ from ..progress import progress_bar
 from ..system import state_text
 from ._options import add_chain_options, print_json, start_from_args, system_from_args
 
-__all__ = ["register", "run", "chain_value", "EXACT_STATE_LIMIT", "FLOAT_STATE_LIMIT"]
+__all__ = ["register", "run", "run_mirror", "chain_value", "EXACT_STATE_LIMIT", "FLOAT_STATE_LIMIT"]
 
 #: Largest chain (states) whose exact P(polarisation) is computed for comparison.
 EXACT_STATE_LIMIT = 1500
@@ -70,6 +70,8 @@ def run(args):
         raise InputError(f"max-steps must be a positive integer, got {args.max_steps}")
     system = system_from_args(args)
     start_state = start_from_args(system, args)
+    if system.model == "mirror":
+        return run_mirror(args, system, start_state)
     with progress_bar(args.runs, "simulating", quiet=args.quiet, unit="runs") as bar:
         result = simulate_chain(
             system,
@@ -111,4 +113,55 @@ def run(args):
         verdict = "inside" if report["chain_in_ci"] else "OUTSIDE"
         kind = "quadrature kernel, float" if system.ownership == "gaussian" else "float chain"
         print(f"chain P(polarisation)  {value:.12g} ({kind})  {verdict} the interval")
+    return 0
+
+
+def mirror_chain_value(system, start_state):
+    """Exact P(polarisation) of the mirroring chain from the lumped chain when it
+    has at most :data:`EXACT_STATE_LIMIT` orbits, else None."""
+    from ..chain.symmetry import agent_group, n_orbits
+
+    if n_orbits(agent_group(system), system.n_local_states) > EXACT_STATE_LIMIT:
+        return None
+    from ..analysis.absorption import absorption_probabilities
+    from ..chain.build import build_chain
+
+    chain = build_chain(system, exact=True, lump=True)
+    return absorption_probabilities(chain, chain.index(start_state)).polarization()
+
+
+def run_mirror(args, system, start_state):
+    """``simulate-chain --model mirror``: the mirroring chain by actual draws
+    (:func:`~markovgmm.simulate.mirror_chain_mc.simulate_mirror_chain`, which
+    shares no code with the transition matrix), compared with the exact value
+    when the lumped chain is small enough to solve."""
+    from ..simulate.mirror_chain_mc import simulate_mirror_chain
+
+    result = simulate_mirror_chain(
+        system.agents, system.components, system.memory, system.neighbours, system.mirror,
+        geometry=system.geometry, ties=system.ties, start=start_state, replicates=args.runs,
+        max_steps=args.max_steps, seed=args.seed, quiet=args.quiet, level=args.level, interval=args.interval,
+    )
+    exact = mirror_chain_value(system, start_state)
+    report = result.to_dict()
+    report["parameters"] = report.pop("system")
+    report = {"system": system.describe(), "start": [list(c) for c in start_state], **report}
+    lo, hi = report["polarization_ci"]
+    report["exact"] = exact
+    report["exact_in_ci"] = None if exact is None else bool(lo <= float(exact) <= hi)
+    if args.json:
+        print_json(report)
+        return 0
+    pct = f"{100 * args.level:g}%"
+    print(f"system      {report['system']}")
+    print(f"start       {state_text(start_state)}")
+    print(f"runs        {result.replicates:,} (seed {args.seed}), {result.unabsorbed:,} unabsorbed after {args.max_steps:,} steps")
+    print(f"P(polarisation)  {report['polarization_frequency']:.6g}   {pct} CI [{lo:.6g}, {hi:.6g}]")
+    clo, chi = report["consensus_ci"]
+    print(f"P(consensus)     {report['consensus_frequency']:.6g}   {pct} CI [{clo:.6g}, {chi:.6g}]")
+    print(f"mean absorption steps  {report['mean_steps']:.6g} +- {report['mean_steps_standard_error']:.2g} (s.e.)")
+    print("silos at absorption    " + ", ".join(f"{s}: {c}" for s, c in report["silos_at_absorption"].items()))
+    if exact is not None:
+        verdict = "inside" if report["exact_in_ci"] else "OUTSIDE"
+        print(f"exact P(polarisation)  {float(exact):.12g}  [{fraction_str(exact)}]  {verdict} the interval")
     return 0
