@@ -662,6 +662,7 @@ def simulate_mirror(
     tie_order="random",
     start=None,
     quiet=True,
+    start_counts=None,
 ):
     """Simulate the continuous mirroring system (MODEL.md 6.1).
 
@@ -702,6 +703,12 @@ def simulate_mirror(
         authors' code on their default start).
     start : (n, K) array_like, optional
         Initial weights (rows on the simplex); default :func:`default_start`.
+    start_counts : (n, K) int array_like, optional
+        Start every store with exactly ``start_counts[i, c]`` points of
+        component ``c`` (each ``mu_c + sigma z``), and the weights at the
+        clipped composition ``start_counts / r`` (the state of the mirroring
+        chain, MODEL.md 6.2); excludes ``start``.  Used to compare with the
+        chain from the same state.
     quiet : bool
         No progress bar (default; bars are also off when stderr is not a terminal).
 
@@ -756,7 +763,18 @@ def simulate_mirror(
         raise InputError(f"tie_order must be one of {', '.join(TIE_ORDERS)}, got {tie_order!r}")
     if isinstance(seed, (bool, float)) or (isinstance(seed, (int, np.integer)) and seed < 0):
         raise InputError(f"seed must be a nonnegative integer, a SeedSequence or None, got {seed!r}")
-    w0 = default_start(n, K, e) if start is None else _check_start(start, n, K)
+    labels0 = None
+    if start_counts is not None:
+        if start is not None:
+            raise InputError("start_counts: give either start (weights) or start_counts (store compositions), not both")
+        counts0 = np.asarray(start_counts)
+        if counts0.shape != (n, K) or counts0.dtype.kind not in "iu" or (counts0 < 0).any() or (counts0.sum(axis=1) != r).any():
+            raise InputError(f"start_counts must be an ({n}, {K}) array of nonnegative integers, each row summing to memory={r}")
+        w0 = np.clip(counts0 / r, e, 1 - e)
+        w0 = w0 / w0.sum(axis=1, keepdims=True)
+        labels0 = np.repeat(np.tile(np.arange(K), n), counts0.ravel()).reshape(n, r)
+    else:
+        w0 = default_start(n, K, e) if start is None else _check_start(start, n, K)
     need = estimate_bytes(n, K, r, geometry, T, R, variance=bool(variance))
     if need > MAX_BYTES:
         raise TooLargeError(
@@ -786,7 +804,10 @@ def simulate_mirror(
                 g.random(out=u0[b])
                 g.standard_normal(out=z0[b])
             w = np.broadcast_to(w0, (B, n, K)).copy()
-            stores, _ = sample_gmm(np.broadcast_to(w0[:, None, :], (B, n, r, K)), means, s, u0, z0)
+            if labels0 is None:
+                stores, _ = sample_gmm(np.broadcast_to(w0[:, None, :], (B, n, r, K)), means, s, u0, z0)
+            else:  # stores of the given compositions, the same normals
+                stores = means[labels0] + s * z0
             sq = _sqdist(stores, means)
             sig = s if not variance else np.full((B, n, K), s)
             weights[chunk, 0] = w
