@@ -90,7 +90,7 @@ def reachable_states(chain, start):
     return np.sort(breadth_first_order(chain.structure(), start, directed=True, return_predecessors=False))
 
 
-def absorption_probabilities(chain, start=None, progress=None, structure=None):
+def absorption_probabilities(chain, start: int | np.integer | None = None, progress=None, structure=None) -> AbsorptionResult:
     """Probability of each closed class and expected absorption time.
 
     Parameters
@@ -205,7 +205,7 @@ def absorption_time_distribution(chain, start, horizon, structure=None):
     return [law.mass(closed) for law in propagate(chain, start, horizon)]
 
 
-def absorb(chain, start, horizon=None, progress=None):
+def absorb(chain, start: int | np.integer | tuple | list, horizon: int | None = None, progress=None) -> dict:
     """Everything MODEL.md 3 asks for from one start state, as a plain dict.
 
     Parameters

@@ -443,7 +443,7 @@ def certified_absorption(chain, start, target="polarised", rtol=1e-12, max_refin
     return _Certifier(chain, start, float_solver, max_refinements).interval(target, rtol)
 
 
-def certified_absorb(chain, start, rtol=1e-12, max_refinements=12, float_solver=None, digits=17, progress=None):
+def certified_absorb(chain, start: int | np.integer | tuple | list, rtol: float | Fraction = 1e-12, max_refinements: int = 12, float_solver=None, digits: int = 17, progress=None) -> dict:
     """Certified intervals for P(polarisation), P(consensus), P(consensus on k)
     and P(other) from one start, sharing one factorisation.
 

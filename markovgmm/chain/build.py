@@ -33,7 +33,7 @@ from .symmetry import agent_group
 __all__ = ["Chain", "build_chain", "estimate_cost", "check_cost", "agent_laws", "incoming_label_laws", "assemble_rows", "local_table"]
 
 
-def build_chain(system, exact=True, memory_limit=None, lump=False, progress=None, kernel=None):
+def build_chain(system, exact: bool = True, memory_limit: int | None = None, lump: bool | str = False, progress=None, kernel=None) -> Chain:
     """Build the chain of ``system`` (every state, all transitions), or the
     chain lumped by the agents' symmetry group.
 
