@@ -224,3 +224,38 @@ def plot_silos_against_k(results, ax=None, quantiles=(0.1, 0.9), label=None, col
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     return ax.figure
+
+
+def plot_absorption_time_vs_separation(curves, ax=None):
+    """Mean absorption step of the continuous mirroring system against
+    ``delta / sigma``, one line with a 2-s.e. band per geometry, and the
+    chain's exact expected absorption time (the well-separated limit, MODEL.md
+    6.2) as a dashed line of the same colour.
+
+    ``curves`` are :func:`~markovgmm.analysis.mirror_limit.absorption_time_curve`
+    results; returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    else:
+        fig = ax.figure
+    for curve, colour in zip(curves, plt.rcParams["axes.prop_cycle"].by_key()["color"]):
+        x = np.asarray(curve["separations"])
+        mean = np.asarray(curve["mean"])
+        band = 2 * np.asarray(curve["standard_error"])
+        ax.plot(x, mean, "o-", color=colour, label=f"{curve['geometry']}: continuous")
+        ax.fill_between(x, mean - band, mean + band, color=colour, alpha=0.2)
+        ax.axhline(float(curve["chain"]), color=colour, linestyle="--", label=f"{curve['geometry']}: chain (limit)")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax.set_xscale("log")
+    ax.set_xticks(curves[0]["separations"])
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("separation delta / sigma")
+    ax.set_ylabel("mean absorption step")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    fig.tight_layout()
+    return fig

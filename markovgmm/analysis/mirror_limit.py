@@ -30,7 +30,7 @@ from scipy.stats import norm
 
 from ..errors import InputError
 
-__all__ = ["continuous_absorption", "well_separated_check"]
+__all__ = ["continuous_absorption", "well_separated_check", "absorption_time_curve"]
 
 #: Weights within this distance of a vertex count as the vertex.
 VERTEX_TOLERANCE = 1e-6
@@ -147,3 +147,46 @@ def well_separated_check(system, start, separation=40.0, replicates=1500, steps=
     }
     out["agrees"] = all(out[key]["inside"] for key in ("polarization", "consensus", "expected_steps"))
     return out
+
+
+def absorption_time_curve(system, start, separations, replicates=300, steps=400, seed=0):
+    """Mean absorption step of the continuous system against ``delta / sigma``,
+    beside the chain's exact expected absorption time (its limit).
+
+    Returns a dict with ``geometry``, ``separations``, ``mean``,
+    ``standard_error``, ``unabsorbed`` (per separation; a run not absorbed by
+    ``steps`` is left out of the mean and counted here) and ``chain`` (the
+    exact expected steps, a Fraction).  MODEL.md 6.1-6.2.
+
+    >>> from markovgmm import System
+    >>> s = System(model="mirror", agents=2, components=2, memory=2, neighbours=1, mirror="1/2")
+    >>> out = absorption_time_curve(s, ((1, 1), (2, 0)), [40], replicates=50, steps=60)
+    >>> out["chain"], len(out["mean"])
+    (Fraction(8, 3), 1)
+    """
+    from ..chain.build import build_chain
+    from ..simulate.mirror import simulate_mirror
+    from .absorption import absorb
+
+    start = system.check_state(start)
+    chain = absorb(build_chain(system, exact=True, lump=True), start)["expected_steps"]
+    means, errors, lost = [], [], []
+    for separation in separations:
+        run = simulate_mirror(
+            agents=system.agents, components=system.components, memory=system.memory, neighbours=system.neighbours,
+            mirror=float(system.mirror), geometry=system.geometry, delta=float(separation), sigma=1.0,
+            eps=float(system.eps), steps=steps, replicates=replicates, seed=seed, start_counts=np.array(start),
+        )
+        first, _ = continuous_absorption(run.weights, system.memory, system.neighbours, float(system.mirror))
+        done = first[first >= 0].astype(float)
+        means.append(float(done.mean()) if len(done) else float("nan"))
+        errors.append(float(done.std(ddof=1) / sqrt(len(done))) if len(done) > 1 else float("nan"))
+        lost.append(int((first < 0).sum()))
+    return {
+        "geometry": system.geometry,
+        "separations": [float(x) for x in separations],
+        "mean": means,
+        "standard_error": errors,
+        "unabsorbed": lost,
+        "chain": chain,
+    }
