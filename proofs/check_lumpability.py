@@ -4,9 +4,13 @@ absorption results of the lumped chain, exactly (sympy + exact rationals)."""
 import sys
 from fractions import Fraction
 from itertools import permutations
+from pathlib import Path
 
 import numpy as np
 import sympy
+
+# The checkout's package, not a copy installed in site-packages (tests/test_proofs.py runs this from proofs/).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from markovgmm.analysis.absorption import absorption_probabilities
 from markovgmm.chain.build import build_chain
@@ -190,6 +194,127 @@ for kw in CLASS_SYSTEMS:
         label = {k: (type(v).__name__ + str(sorted(v.edges())) if isinstance(v, nx.Graph) else v) for k, v in kw.items()}
         print(f"ok {label}: closed classes = orbits of full classes; class probabilities add up over orbits; "
               f"split_closed_classes exact from {answered} of {n} starts")
+
+# (d) Component symmetries (claims 6-8): the product group A x T of agent permutations fixing W
+#     and component relabellings fixing the ownership rule / the geometry's distance order, on
+#     directed, weighted, K = 3, pool and mirror systems, against the unlumped chain, exactly.
+from markovgmm.analysis.absorption import absorb  # noqa: E402
+from markovgmm.chain.lumped import build_lumped_chain, consensus_split  # noqa: E402
+from markovgmm.chain.symmetry import local_permutation, symmetry_group  # noqa: E402
+
+COMPONENT_SYSTEMS = [
+    dict(agents=3, components=2, memory=3),
+    dict(agents=3, components=2, memory=3, graph=nx.DiGraph([(0, 2), (1, 2)]), ownership="open"),
+    dict(agents=3, components=2, memory=3, graph=nx.DiGraph([(0, 2), (1, 2)]), schedule="async"),
+    dict(agents=3, components=2, memory=2, graph=WEIGHTED, edge_weight="weight", replace=2),
+    dict(agents=3, components=3, memory=2, ownership="open"),
+    dict(agents=2, components=3, memory=3, ownership="open", schedule="async", prune=0),
+    dict(agents=3, components=2, memory=4, prune=1, graph="path"),
+    dict(model="mirror", agents=3, components=2, memory=3, neighbours=1, mirror="1/5"),
+    dict(model="mirror", agents=3, components=3, memory=2, neighbours=2, mirror="1/2", geometry="simplex"),
+    dict(model="mirror", agents=3, components=3, memory=2, neighbours=1, mirror=0, geometry="line", ties="uniform"),
+    dict(model="mirror", agents=2, components=4, memory=2, neighbours=1, mirror="1/3", geometry="circle"),
+    dict(model="mirror", agents=4, components=2, memory=2, neighbours=2, mirror="1/2", schedule="async"),
+]
+
+
+def dense_matrix(chain):
+    out = np.zeros((chain.n_states, chain.n_states), dtype=object)
+    rows = np.repeat(np.arange(chain.n_states), np.diff(chain.indptr))
+    out[rows, chain.indices] = chain.values
+    return out
+
+
+def label(kw):
+    return {k: (type(v).__name__ + str(sorted(v.edges())) if isinstance(v, nx.Graph) else v) for k, v in kw.items()}
+
+
+def component_violations(kw):
+    out = []
+    system = System(**kw)
+    group = symmetry_group(system)
+    if not group.has_components:
+        return [f"{label(kw)}: no component symmetry found"], None
+    full = build_chain(system, exact=True)
+    lumped = build_lumped_chain(system, exact=True, group=group)
+    dense = dense_matrix(full)
+    L, m = system.n_local_states, system.agents
+    weights = L ** np.arange(m - 1, -1, -1)
+    agents = group.permutations if group.permutations is not None else np.array(list(permutations(range(m))))
+    # Claim 6: every (sigma, tau) is an automorphism of the full chain.
+    for tau, lp in zip(group.component_permutations, group.local_permutations):
+        for sigma in agents:
+            image = lp[full.agent_ranks[:, np.argsort(sigma)]] @ weights
+            if not (dense[np.ix_(image, image)] == dense).all():
+                out.append(f"{label(kw)}: (sigma={sigma.tolist()}, tau={tau.tolist()}) is not an automorphism")
+    # Claim 7: strong lumpability, and the lumped chain built directly has exactly the orbit sums.
+    orbit = lumping_map(lumped, full)
+    lumped_dense = dense_matrix(lumped)
+    for o in range(lumped.n_states):
+        members = np.flatnonzero(orbit == o)
+        into = np.array([[sum(dense[s, orbit == p]) for p in range(lumped.n_states)] for s in members], dtype=object)
+        if not (into == into[0]).all():
+            out.append(f"{label(kw)}: orbit {o} is not strongly lumpable")
+        if not (into[0] == lumped_dense[o]).all():
+            out.append(f"{label(kw)}: lumped row {o} differs from the orbit sums")
+    if (np.bincount(orbit) != lumped.orbit_size).any():
+        out.append(f"{label(kw)}: orbit sizes")
+    # Claim 8: the invariants agree from every state; P(consensus on k) and the class split wherever
+    # the lumped chain says it determines them.
+    rf, rl = absorption_probabilities(full), absorption_probabilities(lumped)
+    answered = 0
+    for s in range(full.n_states):
+        o = int(orbit[s])
+        if not (rf.polarization(s) == rl.polarization(o) and rf.consensus(s) == rl.consensus(o)
+                and rf.other(s) == rl.other(o) and rf.expected_steps[s] == rl.expected_steps[o]):
+            out.append(f"{label(kw)}: an invariant differs from state {s}")
+        split = consensus_split(lumped, full.agent_ranks[s], rl.classes, rl.class_probabilities[o])
+        if split is not None:
+            answered += 1
+            if split != rf.consensus_by_component(s):
+                out.append(f"{label(kw)}: consensus split from {full.counts(s)}: {split} != {rf.consensus_by_component(s)}")
+        if s % 7 == 0:  # the whole report (classes recovered with their own components) on a sample of starts
+            a, b = absorb(full, s), absorb(lumped, full.counts(s))
+            for key in ("polarization", "consensus", "other", "expected_steps"):
+                if a[key] != b[key]:
+                    out.append(f"{label(kw)}: absorb()[{key}] differs from {full.counts(s)}")
+            if b["consensus_by_component"] is not None and b["consensus_by_component"] != a["consensus_by_component"]:
+                out.append(f"{label(kw)}: absorb() consensus_by_component differs from {full.counts(s)}")
+            if not any("full_states" in c for c in b["classes"]) and b["classes"] != a["classes"]:
+                out.append(f"{label(kw)}: absorb() classes differ from {full.counts(s)}")
+    return out, (full.n_states, lumped.n_states, group.describe(), answered)
+
+
+for kw in COMPONENT_SYSTEMS:
+    bad, info = component_violations(kw)
+    for text in bad[:3]:
+        check(False, text)
+    if not bad:
+        n, orbits, name, answered = info
+        print(f"ok {label(kw)}: group {name}, {n} states -> {orbits} orbits; every element an automorphism, "
+              f"strongly lumpable, invariants equal from every state, P(consensus on k) split back exactly from "
+              f"{answered} of {n} starts")
+
+# Negative controls: what the exact check refuses is indeed not a symmetry of the chain.
+for kw, tau in [
+    (dict(agents=2, components=3, memory=2), (2, 1, 0)),  # mu = 0,1,2: the tie of 1 goes to 0 both ways
+    (dict(agents=2, components=3, memory=2, means=((0, 0), (1, 0), (0, 1))), (0, 2, 1)),  # the tie of 0 goes to 1
+    (dict(agents=2, components=2, memory=2, means=(0, 1), covariance=((1,),), ownership="open", prune=0), None),
+    (dict(model="mirror", agents=2, components=3, memory=2, geometry="line"), (1, 0, 2)),  # not distance-preserving
+]:
+    system = System(**kw)
+    if tau is None:  # open ownership: every relabelling is a symmetry
+        check(len(symmetry_group(system).component_permutations) == 2, f"{kw}: open ownership should keep S_2")
+        continue
+    group = symmetry_group(system)
+    found = [] if not group.has_components else group.component_permutations.tolist()
+    check(list(tau) not in found, f"{kw}: {tau} should be refused")
+    full = build_chain(system, exact=True)
+    dense = dense_matrix(full)
+    lp = local_permutation(full.local_counts, tau)
+    image = global_index(lp[full.agent_ranks], system.n_local_states)
+    check(not (dense[np.ix_(image, image)] == dense).all(), f"{kw}: {tau} is in fact an automorphism")
+    print(f"ok {kw}: tau={tau} refused, and it is not an automorphism of the full chain")
 
 if failures:
     print(f"{len(failures)} failures")

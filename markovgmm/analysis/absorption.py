@@ -281,7 +281,7 @@ def absorb(chain, start: int | np.integer | tuple | list, horizon: int | None = 
         "transitions": chain.n_transitions,
         "polarization": result.polarization(),
         "consensus": result.consensus(),
-        "consensus_by_component": result.consensus_by_component(),
+        "consensus_by_component": _consensus_by_component(chain, result, start_state, structure, probabilities),
         "other": result.other(),
         "expected_steps": result.expected_steps[0],
         "classes": classes,
@@ -294,7 +294,7 @@ def absorb(chain, start: int | np.integer | tuple | list, horizon: int | None = 
 def _full_classes(chain, start_state, structure, probabilities, classes):
     """The full chain's closed classes from a lumped chain's, when the start's
     symmetry fixes each share; else the lumped classes with ``full_states``."""
-    from ..chain.lumped import split_closed_classes
+    from ..chain.lumped import full_class_labels, split_closed_classes
     from ..chain.states import rank_counts
 
     split = None
@@ -306,12 +306,28 @@ def _full_classes(chain, start_state, structure, probabilities, classes):
                 "kind": cls.kind,
                 "states": [tuple(tuple(int(x) for x in chain.local_counts[r]) for r in ranks)],
                 "probability": share,
-                "component": cls.component,
-                "camps": cls.camps,
+                "component": labels[0],
+                "camps": labels[1],
                 "camp_sizes": cls.camp_sizes,
             }
             for ranks, cls, share in split
+            for labels in [full_class_labels(chain, ranks, cls)]
         ]
     for cls, lumped_class in zip(classes, structure.classes):
         cls["full_states"] = int(chain.orbit_size[list(lumped_class.states)].sum())
     return classes
+
+
+def _consensus_by_component(chain, result, start_state, structure, probabilities):
+    """``[P(consensus on k)]``.  Under a component symmetry (a lumped chain
+    whose group has a component part) it is not an orbit invariant: it is
+    split back by :func:`~markovgmm.chain.lumped.consensus_split`, None when
+    the start's stabiliser does not determine it (proofs/lumpability.md)."""
+    if not (chain.lumped and getattr(chain.group, "has_components", False)):
+        return result.consensus_by_component()
+    from ..chain.lumped import consensus_split
+    from ..chain.states import rank_counts
+
+    if start_state is None:
+        return None
+    return consensus_split(chain, rank_counts(start_state, chain.system.memory), structure.classes, probabilities)

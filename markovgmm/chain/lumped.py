@@ -29,12 +29,22 @@ import numpy as np
 
 from .assembly import Chain, assemble_rows, check_cost, local_table
 from .states import global_index, local_ranks
-from .symmetry import agent_group, canonical_ranks, orbit_numbers, orbit_representatives, orbit_sizes
+from .symmetry import (
+    agent_group,
+    canonical_ranks,
+    group_images,
+    orbit_numbers,
+    orbit_representatives,
+    orbit_sizes,
+    symmetry_group,
+)
 
-__all__ = ["build_lumped_chain", "orbit_index", "lumping_map", "split_closed_classes"]
+__all__ = ["build_lumped_chain", "orbit_index", "lumping_map", "split_closed_classes", "consensus_split", "full_class_labels"]
 
 
-def build_lumped_chain(system, exact=True, memory_limit=None, group=None, progress=None, table=None, kernel=None):
+def build_lumped_chain(
+    system, exact=True, memory_limit=None, group=None, progress=None, table=None, kernel=None, components=False
+):
     """Build the chain lumped by the agents' symmetry group, on orbits directly.
 
     Parameters
@@ -47,7 +57,21 @@ def build_lumped_chain(system, exact=True, memory_limit=None, group=None, progre
     group : AgentGroup, optional
         A group of symmetries of ``W`` (default: the whole automorphism
         group, :func:`~markovgmm.chain.symmetry.agent_group`).  Any subgroup
-        gives an exact lumping too.
+        gives an exact lumping too, and so does a product group with a
+        component part (:func:`~markovgmm.chain.symmetry.symmetry_group`).
+    components : bool
+        Opt-in (default False): also lump by the component relabellings that
+        fix the ownership rule, i.e. use
+        :func:`~markovgmm.chain.symmetry.symmetry_group` instead of
+        :func:`~markovgmm.chain.symmetry.agent_group` when ``group`` is not
+        given.  P(polarisation), P(consensus) (the total), P(other), the
+        expected absorption time, its distribution, camp and silo sizes are
+        orbit invariants and come out exactly as on the full chain;
+        P(consensus on ``k``) is not (a relabelling moves consensus on ``k``
+        to consensus on ``tau(k)``): :func:`consensus_split` recovers it
+        exactly when the start's stabiliser determines the split, and
+        :func:`~markovgmm.analysis.absorption.absorb` reports None for
+        ``consensus_by_component`` otherwise (``proofs/lumpability.md``).
     progress : callable, optional
         Called with the number of orbit rows assembled so far.
     table, kernel : optional
@@ -80,10 +104,14 @@ def build_lumped_chain(system, exact=True, memory_limit=None, group=None, progre
     ((7, 3), (5, 5), (2, 8))
     >>> int(chain.orbit_size.sum())
     1331
+    >>> both = build_lumped_chain(System(agents=3, components=2, memory=10), components=True)
+    >>> both.n_states, both.group.describe(), int(both.orbit_size.sum())
+    (146, 'S_3 x S_2 (components)', 1331)
     """
     if table is None:
         table = local_table(system)
-    group = group if group is not None else agent_group(system)
+    if group is None:
+        group = symmetry_group(system, table=table) if components else agent_group(system)
     check_cost(system, table, memory_limit, lumped=True, group=group)
     L = system.n_local_states
     reps = orbit_representatives(group, L)
@@ -162,7 +190,10 @@ def split_closed_classes(chain, start_ranks, classes, probabilities):
     Notes
     -----
     By equivariance (``proofs/lumpability.md``) ``P_s(sigma C) = P_s(C)``
-    for every ``sigma`` in the stabiliser ``H`` of ``s``.  When ``H`` acts
+    for every ``sigma`` in the stabiliser ``H`` of ``s`` (agent permutations,
+    and with a component part, pairs ``(sigma, tau)``: then the classes of one
+    orbit may be consensus on different components, and
+    :func:`full_class_labels` gives each its own component and camps).  When ``H`` acts
     transitively on the ``G``-orbit of a closed class (always, for a start
     fixed by the whole group, such as the default most balanced start), each
     of the ``|orbit|`` full classes has probability ``P(lumped class) /
@@ -183,19 +214,113 @@ def split_closed_classes(chain, start_ranks, classes, probabilities):
     if group.permutations is None:
         return None
     L = chain.system.n_local_states
-    perms = group.permutations
     start_ranks = np.asarray(start_ranks, dtype=np.int64)
-    stabiliser = perms[(start_ranks[perms] == start_ranks).all(axis=1)]
+    # Group elements in the form s -> tau s[sigma] (group_images); H = those fixing the start.
+    fixes = (group_images(start_ranks, group) == start_ranks).all(axis=1)
     out = []
     for cls, probability in zip(classes, probabilities):
         if len(cls.states) != 1:
             return None
         rep = chain.agent_ranks[cls.states[0]]
-        orbit = np.unique(global_index(rep[perms], L))
-        reached = np.unique(global_index(rep[stabiliser], L))
+        images = group_images(rep, group)
+        orbit = np.unique(global_index(images, L))
+        reached = np.unique(global_index(images[fixes], L))
         if len(reached) != len(orbit):
             return None
         share = probability / len(orbit)
         out.extend((local_ranks(index, L, chain.system.agents), cls, share) for index in orbit.tolist())
     out.sort(key=lambda item: int(global_index(item[0], L)))
     return out
+
+
+def full_class_labels(chain, ranks, cls):
+    """``(component, camps)`` of the full closed class ``{ranks}`` (one
+    all-vertex state given by its local ranks) that the lumped class ``cls``
+    stands for.
+
+    With agent permutations only they are ``cls``'s own (both are orbit
+    invariants); with a component part the consensus component and the camp
+    labels are relabelled, so they are read off the state itself (in agent
+    order, as the full chain's :func:`~markovgmm.analysis.classes.closed_classes`
+    reads them).
+
+    >>> from markovgmm.system import System
+    >>> from markovgmm.analysis.classes import closed_classes
+    >>> chain = build_lumped_chain(System(agents=2, components=2, memory=2), components=True)
+    >>> cls = closed_classes(chain).classes[0]
+    >>> cls.kind, cls.component, full_class_labels(chain, np.array([2, 2]), cls)
+    ('consensus', 0, (1, {1: 2}))
+    """
+    if not chain.group.has_components:
+        return cls.component, cls.camps
+    counts = chain.local_counts[np.asarray(ranks, dtype=np.int64)]
+    at_vertex = counts.max(axis=1) == chain.system.memory
+    if not at_vertex.all():
+        return cls.component, cls.camps
+    labels = counts.argmax(axis=1).tolist()
+    camps = {}
+    for label in labels:
+        camps[label] = camps.get(label, 0) + 1
+    component = labels[0] if cls.kind == "consensus" else None
+    return component, camps
+
+
+def consensus_split(chain, start_ranks, classes, probabilities):
+    """``[P(consensus on k) for k in range(K)]`` from the full start state
+    ``start_ranks``, recovered from a lumped chain; None when the lumped chain
+    does not determine it.
+
+    With agent permutations only, consensus on ``k`` is an orbit of one state
+    and this is the lumped chain's own value.  With a component part ``T``
+    the lumped consensus class of the representative on ``k0`` stands for the
+    consensus classes on every ``tau(k0)``, ``tau in T``; its probability is
+    split equally among them when the start's stabiliser ``H`` reaches all of
+    them (claim 5 of ``proofs/lumpability.md``), and is 0 for each when it
+    is 0; otherwise None (then P(consensus), the total, is still exact, and
+    per-component values need the agent-only lumping).
+
+    >>> from markovgmm.system import System
+    >>> from markovgmm.analysis.absorption import absorption_probabilities
+    >>> chain = build_lumped_chain(System(agents=2, components=2, memory=2), components=True)
+    >>> result = absorption_probabilities(chain, chain.index(((1, 1), (1, 1))))
+    >>> [str(p) for p in consensus_split(chain, np.array([1, 1]), result.classes, result.class_probabilities[0])]
+    ['1/3', '1/3']
+    >>> result = absorption_probabilities(chain, chain.index(((2, 0), (1, 1))))
+    >>> consensus_split(chain, np.array([0, 1]), result.classes, result.class_probabilities[0]) is None
+    True
+    """
+    K = chain.system.components
+    zero = probabilities[0] * 0 if len(probabilities) else 0
+    out = [zero for _ in range(K)]
+    group = chain.group
+    if not group.has_components:
+        for cls, probability in zip(classes, probabilities):
+            if cls.kind == "consensus":
+                out[cls.component] += probability
+        return out
+    if group.permutations is None:
+        return None
+    start_ranks = np.asarray(start_ranks, dtype=np.int64)
+    fixes = (group_images(start_ranks, group) == start_ranks).all(axis=1)
+    for cls, probability in zip(classes, probabilities):
+        if cls.kind != "consensus":
+            continue
+        # A consensus class is the one state "every agent at vertex k0"; its orbit: vertex tau(k0), tau in T.
+        k0 = cls.component
+        orbit = sorted({int(tau[k0]) for tau in group.component_permutations.tolist()})
+        if probability == 0:
+            continue
+        reached = {int(tau[k0]) for tau, hit in zip(_component_parts(group), fixes) if hit}
+        if len(reached) != len(orbit):
+            return None
+        share = probability / len(orbit)
+        for k in orbit:
+            out[k] += share
+    return out
+
+
+def _component_parts(group):
+    """The component permutation of each group element, in the order of
+    :func:`~markovgmm.chain.symmetry.group_images` (component part major)."""
+    A = len(group.permutations)
+    return np.repeat(group.component_permutations, A, axis=0).tolist()
