@@ -62,7 +62,7 @@ def agent_laws(system, ranks, exact, table=None, kernel=None):
 
 
 
-@dataclass
+@dataclass(repr=False)
 class Chain:
     """A built chain: states and transition matrix (CSR).
 
@@ -127,6 +127,43 @@ class Chain:
             self._float = sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_states, self.n_states))
         return self._float
 
+    def exact_matrix(self, max_entries=2_000_000):
+        """The transition matrix as an exact sparse ``sympy`` ``DomainMatrix``
+        over ``QQ`` (``.to_Matrix()`` for a SymPy Matrix, ``.rep`` for the
+        dict-of-dicts); refuses with :class:`~markovgmm.errors.TooLargeError`
+        above ``max_entries`` stored transitions.  Exact chains only.
+
+        >>> from markovgmm.system import System
+        >>> from markovgmm.chain.build import build_chain
+        >>> M = build_chain(System(agents=2, components=2, memory=2)).exact_matrix()
+        >>> M.shape, str(M.to_Matrix()[4, 4])
+        ((9, 9), '1/4')
+        """
+        if not self.exact:
+            raise TooLargeError("exact_matrix: this chain is a float build; build it with exact=True")
+        if self.n_transitions > max_entries:
+            raise TooLargeError(
+                f"exact_matrix: {self.n_transitions:,} transitions exceed max_entries={max_entries:,}; use matrix() or the CSR arrays"
+            )
+        from sympy import QQ
+        from sympy.polys.matrices import DomainMatrix
+
+        d = int(self.denominator)
+        rows = {}
+        for s in range(self.n_states):
+            lo, hi = int(self.indptr[s]), int(self.indptr[s + 1])
+            if hi > lo:
+                rows[s] = {int(t): QQ(int(v), d) for t, v in zip(self.indices[lo:hi].tolist(), self.values[lo:hi].tolist())}
+        return DomainMatrix(rows, (self.n_states, self.n_states), QQ)
+
+    def __repr__(self):
+        kind = "lumped " + self.group.describe() if self.lumped and self.group is not None else "full"
+        return (
+            f"<Chain {self.system.model} m={self.system.agents} K={self.system.components} N={self.system.memory} "
+            f"{self.system.schedule}, {kind}: {self.n_states:,} states, {self.n_transitions:,} transitions, "
+            f"{'exact' if self.exact else 'float'}>"
+        )
+
     def structure(self):
         """Boolean adjacency (``P[s, t] > 0``) as a CSR matrix."""
         return sp.csr_matrix(
@@ -169,37 +206,85 @@ class Chain:
 
 
 def estimate_cost(system, table=None, lumped=False, group=None):
-    """Predicted size of a build: states, transitions and bytes (an upper
-    estimate), without building the chain.
+    """Predicted size of a build: states, transitions and bytes, without
+    building the chain (closed form in the parameters plus the exact row
+    lengths of a fixed sample of at most 64 rows; no allocation beyond them).
 
-    With ``lumped=True`` the states are the orbits of the agents' symmetry
-    group (``group``, found from ``system`` if not given) and each row still
-    expands every successor before merging, so ``transitions`` bounds the
-    lumped chain's row length from above.
+    ``transitions`` is ``states`` times the mean stored row length of the
+    sample: for the full chain (and the lumped chain of any group other than
+    ``S_m``) a row's length is bounded by the product of the agents' numbers
+    of possible moves (sync) or ``1 +`` their sum (async); for the ``S_m``
+    lumped sync chain (:mod:`markovgmm.chain.population`) the sampled orbits'
+    rows are merged exactly.  ``bytes`` is the build's peak above the running
+    interpreter: the CSR arrays twice (pieces and their concatenation), the
+    representatives and one chunk of temporaries; Python-integer numerators
+    (a denominator of 2^62 or more) are costed at their size.  Checked
+    against the measured peak in ``tests/test_population.py``.
 
     >>> from markovgmm.system import System
-    >>> estimate_cost(System(agents=3, components=2, memory=40))["transitions"]
-    1860867
+    >>> estimate_cost(System(agents=3, components=2, memory=40))["states"]
+    68921
     >>> estimate_cost(System(agents=3, components=2, memory=40), lumped=True)["states"]
     12341
     """
     if table is None:
         table = local_table(system)
     E = table.successors.shape[1]
-    m = system.agents
+    m, L = system.agents, system.n_local_states
+    population_path = False
     if lumped:
+        from . import population
         from .symmetry import agent_group, n_orbits
 
         group = group if group is not None else agent_group(system)
-        n = n_orbits(group, system.n_local_states)
+        n = n_orbits(group, L)
+        population_path = population.applies(system, group)
     else:
         n = system.n_states
-    per_row = E**m if system.schedule == "sync" else m * E
-    transitions = n * per_row
-    # Final CSR: indices (8) + values (8, or a Python int ~40 when the denominator is big), with slack.
-    value_bytes = 8 if _exact_denominator_bound(system, table) < _INT64_SAFE else 48
-    chunk = _CHUNK_ENTRIES * 8 * 6
-    return {"states": n, "transitions": transitions, "bytes": int(transitions * (8 + value_bytes) * 1.5) + n * m * 8 + chunk}
+    per_row = _sampled_row_length(system, table, n, population_path)
+    transitions = int(np.ceil(n * per_row))
+    bits = _exact_denominator_bound(system, table).bit_length()
+    value_bytes = 8 if bits < 62 else 8 + 28 + 4 * (bits // 30 + 1)  # pointer + Python int
+    stored = transitions * (8 + value_bytes)
+    if population_path:
+        from .population import _CHUNK_PARTIALS
+
+        chunk = int(min(_CHUNK_PARTIALS, 2 * E * transitions) * (m + 4) * 8 * 1.25)
+    else:
+        expanded = E**m if system.schedule == "sync" else m * E
+        chunk = min(_CHUNK_ENTRIES, max(expanded, 1) * n) * 8 * 7 + (_CHUNK_ENTRIES * value_bytes if bits >= 62 else 0)
+    return {"states": n, "transitions": transitions, "bytes": int(2 * stored + transitions * 8 + n * m * 8 * 4 + chunk)}
+
+
+def _sampled_row_length(system, table, n, population_path, sample=64):
+    """Mean stored row length over a fixed pseudo-random sample of rows (an
+    upper bound per row except on the population path, where it is exact)."""
+    m, L = system.agents, system.n_local_states
+    rng = np.random.default_rng(20261201)
+    if population_path:
+        # Uniform multisets by stars and bars: m distinct sorted values of 0..L+m-2, minus 0..m-1.
+        count = min(sample, n)
+        picks = np.array([np.sort(rng.choice(L + m - 1, size=m, replace=False)) for _ in range(count)], dtype=np.int64)
+        ranks = picks - np.arange(m)
+    else:
+        ranks = rng.integers(0, L, size=(min(sample, n), m)).astype(np.int64)
+    kernel = None
+    if system.model == "pool":
+        # Structure only: a label may go to any support component (covers support, open and gaussian).
+        counts = table.counts
+        kernel = np.broadcast_to((counts > 0)[:, None, :].astype(np.float64), (L, system.components, system.components)).copy()
+        if system.ownership == "open":
+            kernel = np.broadcast_to(np.eye(system.components), kernel.shape).copy()
+    succ, vals, _ = agent_laws(system, ranks, False, table, kernel=kernel)
+    moves = (vals != 0).sum(axis=2)  # (S, m)
+    if population_path:
+        from .population import _convolve
+
+        rows, _key, _data = _convolve(succ, (vals != 0).astype(np.float64), L)
+        return len(rows) / len(ranks)
+    if system.schedule == "sync":
+        return float(np.prod(moves.astype(np.float64), axis=1).mean())
+    return float((1 + (moves - 1).clip(min=0).sum(axis=1)).mean())
 
 
 def _exact_denominator_bound(system, table):

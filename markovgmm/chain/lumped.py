@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import population
 from .assembly import Chain, assemble_rows, check_cost, local_table
 from .states import global_index, local_ranks
 from .symmetry import (
@@ -120,9 +121,14 @@ def build_lumped_chain(
     def to_orbit(cols):
         return _orbit_numbers(cols, group, L, system.agents, rep_index)
 
-    indptr, indices, values, denominator = assemble_rows(
-        system, reps, exact, table, column_map=to_orbit, progress=progress, kernel=kernel
-    )
+    if population.applies(system, group):  # S_m, sync: convolve move laws (markovgmm.chain.population)
+        indptr, indices, values, denominator = population.population_rows(
+            system, reps, rep_index, exact, table, progress=progress, kernel=kernel
+        )
+    else:
+        indptr, indices, values, denominator = assemble_rows(
+            system, reps, exact, table, column_map=to_orbit, progress=progress, kernel=kernel
+        )
     return Chain(
         system,
         exact,

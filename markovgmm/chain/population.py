@@ -1,0 +1,158 @@
+"""Lumped sync rows at population scale: orbit rows by convolving per-agent
+move laws (MODEL.md 2 and 6.2; lumpability in ``proofs/lumpability.md``).
+
+When the symmetry group is all of ``S_m`` (the complete-graph pool chain; the
+mirroring chain always) an orbit is a multiset of local states, and agents
+holding the same local state have the same move law (a transposition of two
+such agents fixes the state and is a symmetry).  Under ``sync`` the agents
+move independently given the state, so the law of the next orbit is the
+convolution of the agents' move laws *as multisets*: starting from the empty
+multiset, agent ``i``'s successor ranks are inserted one agent at a time and
+equal partial multisets of one row are merged after every agent.  Agents of
+one local state are consecutive in the sorted representative, so a block of
+``n`` equal agents costs ``C(n+E-1, E-1)`` partial multisets (the multinomial
+law) instead of ``E^n`` expanded successors.
+
+Exact and float share every line: the per-agent laws are
+:func:`~markovgmm.chain.assembly.agent_laws` of the representatives (integer
+numerators over one per-agent denominator ``D``, or floats), the partial
+products are the same products the expanded build forms, only summed earlier,
+so the exact numerators over ``D^m`` are *identical* to those of
+:func:`~markovgmm.chain.lumped.build_lumped_chain`'s expanded path, and the
+orbit numbering (representative = sorted local ranks, increasing global
+index) is the same.
+
+Use :func:`applies` to decide, :func:`population_rows` to build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from math import factorial
+
+import numpy as np
+
+from .states import global_index
+
+__all__ = ["applies", "population_rows"]
+
+#: Partial multisets expanded per chunk of rows (bounds the temporaries, ~64 bytes each).
+_CHUNK_PARTIALS = 1 << 21
+_KNOWN_GROUP_FIELDS = {"agents", "symmetric", "order", "permutations"}
+
+
+def applies(system, group):
+    """True when the convolution build is valid and used: ``sync``, and
+    ``group`` is exactly the symmetric group on the agents with no component
+    symmetry (any other group, or a group object carrying extra non-trivial
+    structure, falls back to the expanded build)."""
+    if system.schedule != "sync" or group is None:
+        return False
+    if type(group).__name__ != "AgentGroup" or not getattr(group, "symmetric", False):
+        return False
+    if group.order != factorial(system.agents):
+        return False
+    for f in fields(group):
+        if f.name in _KNOWN_GROUP_FIELDS:
+            continue
+        value = getattr(group, f.name)
+        if value is None or value is False or value == 1:
+            continue
+        if getattr(value, "trivial", False):
+            continue
+        return False  # e.g. component permutations: not this module's business
+    L, m = system.n_local_states, system.agents
+    return L ** m < 2**62
+
+
+def population_rows(system, reps, rep_index, exact, table, progress=None, kernel=None):
+    """CSR rows of the lumped sync chain on ``S_m`` orbits.
+
+    Parameters
+    ----------
+    system : System
+    reps : (n, m) int array
+        Sorted representatives (non-decreasing local ranks), in increasing
+        global index ``rep_index``.
+    exact : bool
+    table : local table of the model (:func:`~markovgmm.chain.assembly.local_table`)
+    progress, kernel : as in :func:`~markovgmm.chain.assembly.assemble_rows`.
+
+    Returns
+    -------
+    indptr, indices, values, denominator
+        As :func:`~markovgmm.chain.assembly.assemble_rows` with the orbit map:
+        columns increasing within a row, exact numerators over ``D^m``.
+    """
+    from .assembly import _exact_denominator_bound, agent_laws
+    from .laws import INT64_SAFE, labelling_kernel
+
+    m, L = system.agents, system.n_local_states
+    n = len(reps)
+    E = table.successors.shape[1]
+    big = exact and _exact_denominator_bound(system, table) >= INT64_SAFE
+    if kernel is None and system.model == "pool":
+        kernel = labelling_kernel(system, table.counts)
+    # Rows per chunk: twice the mean row length of a fixed sample of orbits, each expanded E ways.
+    from .assembly import _sampled_row_length
+
+    per_row = max(1, int(2 * _sampled_row_length(system, table, n, True))) * E
+    rows_per_chunk = max(1, _CHUNK_PARTIALS // per_row)
+    lengths = np.zeros(n, dtype=np.int64)
+    pieces = []
+    denominator = 1.0
+    for first in range(0, n, rows_per_chunk):
+        chunk = reps[first : first + rows_per_chunk]
+        succ, vals, denom = agent_laws(system, chunk, exact, table, kernel=kernel)
+        if big and vals.dtype != object:
+            vals = vals.astype(object)
+        denominator = denom**m if exact else 1.0
+        row, key, data = _convolve(succ, vals, L)
+        cols = np.searchsorted(rep_index, key)
+        if len(cols) and not (rep_index[np.minimum(cols, n - 1)] == key).all():
+            raise AssertionError("population build: a successor multiset is not an orbit representative")
+        lengths[first : first + len(chunk)] = np.bincount(row, minlength=len(chunk))
+        pieces.append((cols, data))
+        if progress:
+            progress(first + len(chunk))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    indices = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, np.int64)
+    values = np.concatenate([p[1] for p in pieces]) if pieces else np.zeros(0)
+    if exact and values.dtype != object and denominator >= INT64_SAFE:
+        values = values.astype(object)
+    return indptr, indices.astype(np.int64), values, denominator
+
+
+def _convolve(succ, vals, L):
+    """Merge the agents' moves one agent at a time.
+
+    ``succ``, ``vals``: ``(R, m, E)``.  Returns flat ``row``, ``key`` (global
+    index of the sorted successor ranks) and summed ``data``, sorted by
+    ``(row, key)``, zero-probability moves dropped."""
+    R, m, E = succ.shape
+    row = np.arange(R, dtype=np.int64)
+    part = np.zeros((R, 0), dtype=np.int64)
+    data = np.ones(R, dtype=vals.dtype)
+    key = np.zeros(R, dtype=np.int64)
+    for i in range(m):
+        s = succ[row, i, :]  # (P, E)
+        v = data[:, None] * vals[row, i, :]
+        keep = (vals[row, i, :] != 0).ravel()
+        new_row = np.repeat(row, E)[keep]
+        new_part = np.concatenate([np.repeat(part, E, axis=0), s.reshape(-1, 1)], axis=1)[keep]
+        new_part.sort(axis=1)
+        data = v.ravel()[keep]
+        key = global_index(new_part, L)
+        span = L ** (i + 1)
+        if R * span < 2**62:
+            order = np.argsort(new_row * span + key, kind="stable")
+        else:
+            order = np.lexsort((key, new_row))
+        new_row, key, data, new_part = new_row[order], key[order], data[order], new_part[order]
+        if len(key):
+            heads = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (new_row[1:] != new_row[:-1])])
+            data = np.add.reduceat(data, heads)
+            key, new_row, new_part = key[heads], new_row[heads], new_part[heads]
+        row, part = new_row, new_part
+    return row, key, data
