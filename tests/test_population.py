@@ -163,3 +163,12 @@ def test_memory_estimate_against_measured_peak(kwargs, lump):
     # Transitions within 15% of the built chain, bytes above the peak and at most 3x it (+32 MiB of slack).
     assert abs(got["estimated"] - got["transitions"]) <= 0.15 * got["transitions"]
     assert got["peak"] <= got["estimate"] <= 3 * got["peak"] + 32 * 2**20, got
+
+
+def test_component_symmetry_group_falls_back_to_the_expanded_build():
+    from markovgmm.chain.symmetry import symmetry_group
+
+    system = System(agents=3, components=2, memory=4)
+    group = symmetry_group(system)
+    assert group.has_components and not population.applies(system, group)
+    assert population.applies(system, agent_group(system))

@@ -38,7 +38,7 @@ __all__ = ["applies", "population_rows"]
 
 #: Partial multisets expanded per chunk of rows (bounds the temporaries, ~64 bytes each).
 _CHUNK_PARTIALS = 1 << 21
-_KNOWN_GROUP_FIELDS = {"agents", "symmetric", "order", "permutations"}
+_KNOWN_GROUP_FIELDS = {"agents", "symmetric", "order", "permutations", "component_name"}
 
 
 def applies(system, group):
@@ -50,17 +50,13 @@ def applies(system, group):
         return False
     if type(group).__name__ != "AgentGroup" or not getattr(group, "symmetric", False):
         return False
-    if group.order != factorial(system.agents):
-        return False
+    if group.order != factorial(system.agents) or getattr(group, "has_components", False):
+        return False  # component relabellings: orbits are not plain multisets, use the expanded build
     for f in fields(group):
         if f.name in _KNOWN_GROUP_FIELDS:
             continue
-        value = getattr(group, f.name)
-        if value is None or value is False or value == 1:
-            continue
-        if getattr(value, "trivial", False):
-            continue
-        return False  # e.g. component permutations: not this module's business
+        if getattr(group, f.name) is not None:  # any other extra structure: fall back
+            return False
     L, m = system.n_local_states, system.agents
     return L ** m < 2**62
 
