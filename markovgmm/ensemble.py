@@ -74,6 +74,7 @@ One JSON object::
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
@@ -343,9 +344,14 @@ class SequenceLaw:
         return sum(self.probabilities.values(), Fraction(0))
 
 
+#: Longest sequence length and most sampled tokens (``samples * length``) accepted.
+MAX_LENGTH = 10_000
+MAX_SAMPLE_TOKENS = 2 * 10**7
+
+
 def _check_length(length):
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
-        raise InputError(f"length: must be an integer >= 1, got {length!r}")
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or not 1 <= length <= MAX_LENGTH:
+        raise InputError(f"length: must be an integer from 1 to {MAX_LENGTH:,}, got {length!r}")
     return int(length)
 
 
@@ -355,6 +361,15 @@ def _guard(starts, continuing, per_node, length, what):
     ``starts`` initial nodes, each node continued along at most
     ``continuing`` branches, ``per_node`` branches examined per node.
     """
+    import math
+
+    # closed form first: the sum below has ``length`` terms of up to ``continuing**length``
+    log_work = math.log10(max(starts, 1)) + math.log10(max(per_node, 1)) + (length - 1) * math.log10(max(continuing, 1))
+    if log_work > math.log10(_MAX_WORK) + 1:
+        raise TooLargeError(
+            f"length: the exact {what} examines more than 10^{int(log_work)} branches (limit {_MAX_WORK:,}, about 10 s); "
+            "use a smaller length, vocabulary or ensemble"
+        )
     work = starts * sum(continuing**t for t in range(length)) * per_node
     if work > _MAX_WORK:
         raise TooLargeError(
@@ -708,7 +723,15 @@ def sample(ensemble, length, method, samples, seed=None):
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
         raise InputError(f"samples: must be an integer >= 1, got {samples!r}")
-    rng = np.random.default_rng(seed)
+    if samples * length > MAX_SAMPLE_TOKENS:
+        raise TooLargeError(
+            f"samples: samples x length must be at most {MAX_SAMPLE_TOKENS:,} tokens, got {samples:,} x {length:,}; "
+            "draw fewer samples"
+        )
+    try:
+        rng = np.random.default_rng(seed)
+    except (ValueError, TypeError):
+        raise InputError(f"seed: must be a nonnegative integer, got {seed!r}") from None
     vocabulary, M = ensemble.vocabulary, ensemble.n_models
     end = vocabulary.index(ensemble.end) if ensemble.end is not None else -1
     tokens = np.full((samples, length), -1, dtype=np.int64)
@@ -860,12 +883,20 @@ def read_models(path):
         The ensemble and the file's ``length`` (None if absent).
     """
     try:
+        if os.path.isdir(path):
+            raise InputError(f"models: must be a JSON file, got the directory {path!r}")
+        if os.path.exists(path) and os.path.getsize(path) > 16 * 2**20:
+            raise InputError(f"models: must be a JSON file of at most 16 MiB, got {path!r}")
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except OSError as err:
         raise InputError(f"models: cannot read {path!r} ({err.strerror})") from None
+    except (UnicodeDecodeError, RecursionError):
+        raise InputError(f"models: must be a UTF-8 JSON file, got unreadable data in {path!r}") from None
     except json.JSONDecodeError as err:
         raise InputError(f"models: {path} is not valid JSON (line {err.lineno}: {err.msg})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"models: {path} must hold a JSON object with 'vocabulary' and 'models', got {type(data).__name__}")
     ensemble = ensemble_from_dict(data, where=f"models: {path}")
     return ensemble, data.get("length")
 

@@ -7,10 +7,19 @@ or decimals.  Output of exact values is the string ``"p/q"`` (``"0"`` and
 ``"1"`` for the integers), which JSON consumers parse without loss.
 """
 
+import re
 from fractions import Fraction
 from numbers import Rational
 
-__all__ = ["to_fraction", "fraction_str", "int_str", "jsonable"]
+__all__ = ["to_fraction", "fraction_str", "int_str", "jsonable", "MAX_EXPONENT", "MAX_DIGITS"]
+
+#: Largest decimal exponent (in absolute value) and longest run of digits a
+#: number given as text may have: ``Fraction("1e-99999999")`` would compute
+#: ``10**99999999`` before anything could refuse it.
+MAX_EXPONENT = 1000
+MAX_DIGITS = 4300  # Python's own int-from-text limit
+
+_NUMBER_TEXT = re.compile(r"^\s*[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$")
 
 
 def to_fraction(value, name="value"):
@@ -18,6 +27,11 @@ def to_fraction(value, name="value"):
 
     >>> to_fraction("3/4"), to_fraction(0.1), to_fraction(2)
     (Fraction(3, 4), Fraction(1, 10), Fraction(2, 1))
+
+    Text is checked before it is converted: decimal exponents beyond
+    +-:data:`MAX_EXPONENT` and numbers of more than :data:`MAX_DIGITS` digits
+    are refused (``1e-99999999`` would otherwise cost ``10**99999999``), and
+    only ASCII digits are read.
     """
     from .errors import InputError
 
@@ -32,9 +46,39 @@ def to_fraction(value, name="value"):
             if value != value or value in (float("inf"), float("-inf")):
                 raise ValueError
             return Fraction(repr(value))
-        return Fraction(str(value).strip())
+        text = str(value).strip()
+        _check_text(text, name, value)
+        return Fraction(text)
+    except InputError:
+        raise
     except (ValueError, ZeroDivisionError):
-        raise InputError(f"{name}: expected a rational number such as 3, 0.25 or 1/3, got {value!r}") from None
+        raise InputError(f"{name}: expected a rational number such as 3, 0.25 or 1/3, got {_clip(value)}") from None
+
+
+def _check_text(text, name, value):
+    """Refuse number text whose conversion would be unbounded (see :func:`to_fraction`)."""
+    from .errors import InputError
+
+    if not text.isascii():
+        raise ValueError
+    for part in text.split("/", 1) if "/" in text else (text,):
+        match = _NUMBER_TEXT.match(part)
+        if match is None:
+            raise ValueError
+        digits = len(match.group(1) or "") + len(match.group(2) or "")
+        exponent = match.group(3)
+        if exponent is not None and (len(exponent.lstrip("+-").lstrip("0")) > 6 or abs(int(exponent)) > MAX_EXPONENT):
+            # a huge exponent is refused before 10**exponent is formed
+            raise InputError(
+                f"{name}: the decimal exponent must be between -{MAX_EXPONENT} and {MAX_EXPONENT}, got {_clip(value)}"
+            )
+        if digits > MAX_DIGITS:
+            raise InputError(f"{name}: at most {MAX_DIGITS} digits are read, got {_clip(value)}")
+
+
+def _clip(value):
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:18]}...{text[-18:]}"
 
 
 def int_str(n):

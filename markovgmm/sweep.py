@@ -72,6 +72,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -79,7 +80,19 @@ from dataclasses import dataclass, field
 from .errors import InputError
 from .numbers import fraction_str
 from .progress import progress_bar
-from .system import GRAPH_NAMES, OWNERSHIPS, SCHEDULES, System, parse_start, read_edge_list, state_text
+from .system import (
+    GRAPH_NAMES,
+    MAX_AGENTS,
+    MAX_COMPONENTS,
+    MAX_MEMORY,
+    OWNERSHIPS,
+    SCHEDULES,
+    System,
+    check_table_size,
+    parse_start,
+    read_edge_list,
+    state_text,
+)
 
 __all__ = [
     "COLUMNS",
@@ -112,6 +125,13 @@ RESULTS = ("exact", "float", "certified")
 #: Scalar options: name -> default.
 OPTIONS = {"results": ["exact", "float"], "max_states": 1_000_000, "max_exact_states": 20_000, "memory_limit_mib": None}
 _LOWEST = {"agents": 1, "components": 2, "memory": 1, "replace": 1, "prune": 0}
+_HIGHEST = {"agents": MAX_AGENTS, "components": MAX_COMPONENTS, "memory": MAX_MEMORY, "replace": MAX_MEMORY, "prune": MAX_MEMORY}
+#: Largest grid (cells) one sweep expands; a larger one is refused before anything is planned or written.
+MAX_CELLS = 10_000
+#: Largest config file read (bytes).
+MAX_CONFIG_BYTES = 16 * 2**20
+#: Seconds to wait for a ``--scheduler`` to answer.
+CONNECT_TIMEOUT = 10
 
 #: Columns of the output table, in order.
 COLUMNS = [
@@ -202,10 +222,16 @@ def load_config(config, base_dir=None):
     if not isinstance(config, dict):
         path = os.fspath(config)
         try:
-            with open(path) as handle:
+            if os.path.isdir(path):
+                raise InputError(f"config: must be a JSON file, got the directory {path!r}")
+            if os.path.exists(path) and os.path.getsize(path) > MAX_CONFIG_BYTES:
+                raise InputError(f"config: must be a JSON file of at most {MAX_CONFIG_BYTES // 2**20} MiB, got {path!r}")
+            with open(path, encoding="utf-8") as handle:
                 config = json.load(handle)
         except OSError as err:
             raise InputError(f"config: cannot read {path!r} ({err.strerror})") from None
+        except (UnicodeDecodeError, RecursionError):
+            raise InputError(f"config: must be a UTF-8 JSON file, got unreadable data in {path!r}") from None
         except json.JSONDecodeError as err:
             raise InputError(f"config: {path!r} is not valid JSON ({err.msg} at line {err.lineno})") from None
         if base_dir is None:
@@ -218,6 +244,15 @@ def load_config(config, base_dir=None):
         if key not in allowed:
             raise InputError(f"config: unknown key {key!r}; allowed keys: {', '.join(allowed)}")
     out = {"base_dir": base_dir}
+    cells = 1
+    for key, (_kind, default) in GRID.items():
+        values = config.get(key, default)
+        cells *= max(1, len(values)) if isinstance(values, list) else 1
+    if cells > MAX_CELLS:
+        raise InputError(
+            f"config: the grid must have at most {MAX_CELLS:,} cells (the product of the list lengths), got {cells:,}; "
+            "split it into several sweeps"
+        )
     for key, (kind, default) in GRID.items():
         values = config.get(key, default)
         values = list(values) if isinstance(values, list) else [values]
@@ -249,8 +284,9 @@ def _check_value(key, kind, value, base_dir):
     type_ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
     if not type_ok:
         raise InputError(f"config: {key} values must be {kind.__name__}s, got {value!r} ({type(value).__name__})")
-    if key in _LOWEST and value < _LOWEST[key]:
-        raise InputError(f"config: {key} values must be integers >= {_LOWEST[key]}, got {value}")
+    if key in _LOWEST and not _LOWEST[key] <= value <= _HIGHEST[key]:
+        shown = value if abs(value) < 10**30 else f"about 10^{len(str(abs(value))) - 1}"
+        raise InputError(f"config: {key} values must be integers >= {_LOWEST[key]} and <= {_HIGHEST[key]:,}, got {shown}")
     if key == "schedule" and value not in SCHEDULES:
         raise InputError(f"config: schedule values must be one of {', '.join(SCHEDULES)}, got {value!r}")
     if key == "ownership" and value not in OWNERSHIPS:
@@ -259,7 +295,7 @@ def _check_value(key, kind, value, base_dir):
         raise InputError(f"config: graph values must be one of {', '.join(GRAPH_NAMES)} or an edge-list file, got {value!r}")
     if key == "starts" and value != "balanced":
         parts = [p.split(",") for p in value.split(";")]
-        if not all(x.strip().isdigit() for part in parts for x in part):
+        if len(value) > 100_000 or not all(x.strip().isascii() and x.strip().isdigit() for part in parts for x in part):
             raise InputError(f"config: starts values must be 'balanced' or 'c11,c12;c21,c22;...', got {value!r}")
 
 
@@ -380,6 +416,12 @@ def plan_cell(cell, memory_limit, max_states=None, max_exact_states=None):
     except InputError as err:
         row = _base_row(cell)
         row["error"] = _one_line(err)
+        return None, row
+    try:
+        check_table_size(system)  # closed form, before estimate_cost tabulates one agent
+    except InputError as err:
+        row = _base_row(cell)
+        row["error"] = f"skipped: {_one_line(err)}"
         return None, row
     group = agent_group(system)
     lumped = cell["lumped"] is True or (cell["lumped"] == "auto" and not group.trivial)
@@ -533,19 +575,25 @@ def finished_cells(path):
     """
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         return set()
-    with open(path, "rb") as handle:
-        data = handle.read()
+    not_table = InputError(f"out: must be a new file or a sweep table of this version, got {path!r}, which is not a sweep table; choose another --out")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise not_table from None
+    except OSError as err:
+        raise InputError(f"out: cannot read {path!r} ({err.strerror})") from None
+    first = text.split("\n", 1)[0]
+    header = next(csv.reader([first]), [])
+    if header != COLUMNS or "\n" not in text:
+        raise not_table  # checked before anything is cut: never truncate someone else's file
     if not data.endswith(b"\n"):
         cut = data.rfind(b"\n") + 1
         with open(path, "r+b") as handle:
             handle.truncate(cut)
-        data = data[:cut]
-    lines = data.decode().splitlines()
-    if not lines:
-        return set()
-    header = next(csv.reader([lines[0]]))
-    if header != COLUMNS:
-        raise InputError(f"out: {path!r} exists but is not a sweep table with this version's columns; choose another --out")
+        text = text[: len(data[:cut].decode("utf-8"))]
+    lines = text.splitlines()
     return {row["cell"] for row in csv.DictReader(lines) if row.get("cell")}
 
 
@@ -599,9 +647,13 @@ def run_sweep(config, out, scheduler=None, workers=2, quiet=False, processes=Tru
     """
     from dask.distributed import Client, LocalCluster, as_completed
 
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InputError(f"workers must be a positive integer, got {workers!r}")
+    cpus = _cpu_count()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1 or (scheduler is None and client is None and workers > cpus):
+        raise InputError(f"workers must be an integer from 1 to {cpus} (the CPUs available here), got {workers!r}")
+    if scheduler is not None:
+        scheduler = check_scheduler_address(scheduler)
     config = load_config(config) if not (isinstance(config, dict) and "base_dir" in config) else config
+    check_out_path(out)
     cells = expand_cells(config)
     done = finished_cells(out)
     todo = [c for c in cells if c["key"] not in done]
@@ -611,17 +663,24 @@ def run_sweep(config, out, scheduler=None, workers=2, quiet=False, processes=Tru
     own_cluster = own_client = None
     try:
         if client is None:
-            if scheduler is not None:
-                client = own_client = Client(scheduler)
-            else:
-                own_cluster = LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=processes,
-                    dashboard_address=":0",  # any free port: never clash with another cluster's 8787
-                    silence_logs=logging.CRITICAL,  # failures are reported once, by run_sweep
-                )
-                client = own_client = Client(own_cluster)
+            with _sigint_deferred():  # Ctrl-C during start-up: one clean stop after it, no worker tracebacks
+                if scheduler is not None:
+                    try:
+                        client = own_client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+                    except (OSError, TimeoutError, ValueError) as err:
+                        raise InputError(
+                            f"scheduler: must be the address of a running dask scheduler, got {scheduler!r} "
+                            f"(no answer within {CONNECT_TIMEOUT} s: {type(err).__name__})"
+                        ) from None
+                else:
+                    own_cluster = LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=processes,
+                        dashboard_address=":0",  # any free port: never clash with another cluster's 8787
+                        silence_logs=logging.CRITICAL,  # failures are reported once, by run_sweep
+                    )
+                    client = own_client = Client(own_cluster)
         limit = _memory_limit(config, client, workers)
         with _table(out) as write:
             planned = []
@@ -658,6 +717,80 @@ def run_sweep(config, out, scheduler=None, workers=2, quiet=False, processes=Tru
         if own_cluster is not None:
             own_cluster.close()
     return summary
+
+
+def _cpu_count():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?[A-Za-z0-9_.\-\[\]:]+:([0-9]{1,5})$")
+
+
+def check_scheduler_address(address):
+    """A ``--scheduler`` address, checked before connecting: ``[tcp://]HOST:PORT``
+    (or a Dask ``inproc://`` address)."""
+    if isinstance(address, str) and address.startswith("inproc://") and len(address) > 9 and not any(c.isspace() for c in address):
+        return address
+    match = _ADDRESS.match(address) if isinstance(address, str) else None
+    if match is None or not 0 < int(match.group(1)) < 65536:
+        raise InputError(f"scheduler: must be an address such as tcp://HOST:PORT, got {address!r}")
+    return address
+
+
+def check_out_path(path):
+    """Refuse an output table that cannot be written, before any cluster starts
+    or anything is written: empty, a directory, a folder that does not exist or
+    cannot be written, an existing file that cannot be opened for appending."""
+    if not isinstance(path, str) or not path.strip():
+        raise InputError(f"out: must be a CSV file path, got {path!r}")
+    if os.path.isdir(path):
+        raise InputError(f"out: must be a CSV file, got the directory {path!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(f"out: must be in an existing folder, got {path!r} ({folder} does not exist)")
+    if os.path.exists(path):
+        if not os.path.isfile(path):
+            raise InputError(f"out: must be a regular file, got {path!r}")
+        try:
+            with open(path, "ab"):
+                pass
+        except OSError as err:
+            raise InputError(f"out: cannot write {path!r} ({err.strerror})") from None
+        return
+    try:  # a probe file in the same folder, removed at once: the table itself is not created yet
+        import tempfile
+
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".markovgmm-sweep-", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise InputError(f"out: cannot write in {folder!r} ({err.strerror})") from None
+
+
+class _sigint_deferred:
+    """Block SIGINT while a Dask cluster or client starts: threads and worker
+    processes started meanwhile inherit the blocked mask (so workers never
+    print tracebacks on Ctrl-C), and an interrupt that arrived is delivered
+    (``KeyboardInterrupt``) as soon as start-up is over."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.active = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+        if self.active:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            import signal
+
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        return False
 
 
 def _describe(cell):

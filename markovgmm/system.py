@@ -13,6 +13,9 @@ agent ``i`` is the ``i``-th node in the graph's node order, and row ``i`` of
 
 from __future__ import annotations
 
+import math
+import os
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import comb
@@ -37,6 +40,14 @@ __all__ = [
     "SCHEDULES",
     "OWNERSHIPS",
     "GRAPH_NAMES",
+    "MAX_AGENTS",
+    "MAX_COMPONENTS",
+    "MAX_MEMORY",
+    "MAX_STATES",
+    "TABLE_LIMIT",
+    "log10_states",
+    "size_text",
+    "check_table_size",
 ]
 
 MODELS = ("pool", "mirror")
@@ -45,6 +56,81 @@ TIE_RULES = ("clipped", "uniform")
 SCHEDULES = ("sync", "async")
 OWNERSHIPS = ("support", "open", "gaussian")
 GRAPH_NAMES = ("complete", "path", "ring", "star")
+
+#: Hard caps on a description, checked before anything is allocated (the
+#: reading matrix is ``m x m`` rationals, the default means ``K`` rationals).
+MAX_AGENTS = 1000
+MAX_COMPONENTS = 1000
+MAX_MEMORY = 10**9
+#: Default cap on ``C(N+K-1, K-1)^m`` global states (``System(max_states=None)`` lifts it,
+#: for the chain Monte Carlo, which enumerates no states).
+MAX_STATES = 10**12
+#: Cap on the work of one agent's local table (pool: ``L * C(r+K-1, K-1)^2``;
+#: mirror: ``L * K^3``), refused before the table is built (:func:`check_table_size`).
+TABLE_LIMIT = 2 * 10**6
+#: Largest edge-list file read (bytes).
+MAX_GRAPH_FILE = 64 * 2**20
+
+
+def _log10_comb(n, k):
+    """``log10 C(n, k)`` in closed form (lgamma), for any size."""
+    return (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)) / math.log(10)
+
+
+def log10_states(agents, components, memory):
+    """``log10`` of ``C(N+K-1, K-1)^m``, computed without forming the number.
+
+    >>> round(log10_states(2, 2, 4), 6)  # 25 states
+    1.39794
+    """
+    return agents * _log10_comb(memory + components - 1, components - 1)
+
+
+def size_text(log10):
+    """A count given by its ``log10``, as text that cannot overflow: ``1.2e+45``.
+
+    >>> size_text(math.log10(25)), size_text(400.5)
+    ('25', '3.2e+400')
+    """
+    if log10 < 15:
+        return f"{round(10**log10):,}"
+    exponent = math.floor(log10)
+    mantissa = 10 ** (log10 - exponent)
+    if mantissa >= 9.95:
+        mantissa, exponent = 1.0, exponent + 1
+    return f"{mantissa:.1f}e+{exponent}"
+
+
+def check_table_size(system, limit=None):
+    """Refuse (:class:`~markovgmm.errors.TooLargeError`) a chain whose per-agent
+    table alone would be too large to tabulate, from the parameters in closed
+    form, before :func:`~markovgmm.chain.build.estimate_cost` builds it.
+
+    Pool: ``L * A^2`` entries with ``L = C(N+K-1, K-1)`` memories and
+    ``A = C(r+K-1, K-1)`` removal/addition vectors; mirror: ``L * K^3``.
+    Returns the estimate (entries).
+    """
+    from .errors import TooLargeError
+
+    limit = TABLE_LIMIT if limit is None else limit
+    K, N = system.components, system.memory
+    log_local = _log10_comb(N + K - 1, K - 1)
+    if system.model == "mirror":
+        log_work = log_local + 3 * math.log10(K)
+        what = f"C(r+K-1, K-1) * K^3 with r={N}, K={K}"
+    else:
+        log_work = log_local + 2 * _log10_comb(system.replace + K - 1, K - 1)
+        what = f"C(N+K-1, K-1) * C(r+K-1, K-1)^2 with N={N}, K={K}, r={system.replace}"
+    if log_work < 15:  # small enough to count exactly
+        L = comb(N + K - 1, K - 1)
+        work = L * K**3 if system.model == "mirror" else L * comb(system.replace + K - 1, K - 1) ** 2
+        log_work = math.log10(work)
+    if log_work > math.log10(limit):
+        raise TooLargeError(
+            f"memory/components: one agent's transition table has about {size_text(log_work)} entries "
+            f"({what}), over the limit of {limit:,}; use a smaller memory, fewer components or fewer replacements"
+        )
+    return round(10**log_work)
 
 
 def _int_param(value, name, low, high=None, what=None):
@@ -57,8 +143,9 @@ def _int_param(value, name, low, high=None, what=None):
             raise InputError(f"{name} must be an integer, got {value!r}")
         value = as_int
     if value < low or (high is not None and value > high):
-        allowed = what or (f"an integer >= {low}" if high is None else f"an integer from {low} to {high}")
-        raise InputError(f"{name} must be {allowed}, got {value}")
+        allowed = what or (f"an integer >= {low}" if high is None else f"an integer >= {low} and <= {high:,}")
+        shown = str(value) if abs(value) < 10**30 else f"about {'-' if value < 0 else ''}10^{len(str(abs(value))) - 1}"
+        raise InputError(f"{name} must be {allowed}, got {shown}")
     return value
 
 
@@ -91,10 +178,19 @@ def read_edge_list(path, directed=False):
     node.  On a directed graph an edge ``u v`` means ``v`` reads ``u``.
     """
     try:
+        size = os.path.getsize(path)
+        if size > MAX_GRAPH_FILE:
+            raise InputError(
+                f"graph: an edge-list file must be at most {MAX_GRAPH_FILE // 2**20} MiB, got {path!r} ({size / 2**20:,.0f} MiB)"
+            )
         with open(path, encoding="utf-8") as handle:
             lines = handle.read().splitlines()
     except OSError as err:
         raise InputError(f"graph: cannot read edge-list file {path!r} ({err.strerror})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"graph: an edge-list file must be UTF-8 text ('u v [weight]' lines), got binary data in {path!r}") from None
+    if "\0" in "".join(lines[:1000]):
+        raise InputError(f"graph: an edge-list file must be UTF-8 text ('u v [weight]' lines), got binary data in {path!r}")
     graph = nx.DiGraph() if directed else nx.Graph()
     rows = []
     for number, raw in enumerate(lines, 1):
@@ -106,6 +202,8 @@ def read_edge_list(path, directed=False):
             raise InputError(f"graph: {path}:{number}: expected 'u v [weight]', got {raw.strip()!r}")
         rows.append((number, parts))
     labels = {p for _, parts in rows for p in parts[:2]}
+    if len(labels) > MAX_AGENTS:
+        raise InputError(f"graph: an edge-list file may name at most {MAX_AGENTS} agents, got {len(labels):,} in {path!r}")
     numeric = all(_looks_int(label) for label in labels)
     convert = int if numeric else str
     for number, parts in rows:
@@ -202,17 +300,25 @@ def parse_start(text, m, K, N):
     """
     if text is None:
         return tuple(balanced_counts(N, K) for _ in range(m))
-    agents = [part for part in str(text).split(";")]
+    text = str(text)
+    if len(text) > 64 * (m + 1) * (K + 1):
+        raise InputError(f"start: needs one count vector per agent ({m}), separated by ';', got {len(text):,} characters")
+    agents = [part for part in text.split(";")]
     if len(agents) != m:
         raise InputError(f"start: needs one count vector per agent ({m}), separated by ';', got {len(agents)}")
     state = []
     for i, part in enumerate(agents):
-        try:
-            counts = tuple(int(x) for x in part.split(","))
-        except ValueError:
-            raise InputError(f"start: agent {i} counts must be integers separated by ',', got {part!r}") from None
-        state.append(counts)
+        items = [x.strip() for x in part.split(",")]
+        if not all(_ASCII_COUNT.match(x) for x in items):
+            shown = part if len(part) <= 40 else part[:37] + "..."
+            raise InputError(
+                f"start: agent {i} needs {K} nonnegative integer counts (ASCII digits) separated by ',', got {shown!r}"
+            )
+        state.append(tuple(int(x) for x in items))
     return tuple(state)
+
+
+_ASCII_COUNT = re.compile(r"^[+-]?[0-9]{1,12}$")
 
 
 def default_start(system):
@@ -294,6 +400,12 @@ class System:
         Mirror model: how equal distances between compositions are ranked
         (MODEL.md 6.2; ``clipped``, the default, is the exact limit of the
         clipped weights of 6.1).
+    max_states : int or None
+        Refuse (:class:`~markovgmm.errors.TooLargeError`) at once, before the
+        reading matrix or means are built, a description whose explicit chain
+        would have more than this many states (default ``10**12``; ``None``:
+        no limit, for the chain Monte Carlo).  Agents, components and memory
+        are capped at 1000, 1000 and ``10**9`` regardless.
 
     Examples
     --------
@@ -325,6 +437,7 @@ class System:
     sigma: object = "1/5"
     eps: object = "1e-12"
     ties: str = "clipped"
+    max_states: object = field(default=MAX_STATES, repr=False, compare=False)
     W: tuple = field(init=False, repr=False)
     graph_name: str = field(init=False, repr=False)
 
@@ -335,9 +448,10 @@ class System:
             self._check_mirror()
             return
         set_ = object.__setattr__
-        m = _int_param(self.agents, "agents", 1)
-        K = _int_param(self.components, "components", 2)
-        N = _int_param(self.memory, "memory", 1)
+        m = _int_param(self.agents, "agents", 1, MAX_AGENTS)
+        K = _int_param(self.components, "components", 2, MAX_COMPONENTS)
+        N = _int_param(self.memory, "memory", 1, MAX_MEMORY)
+        self._check_states(m, K, N, "agents")
         r = _int_param(self.replace, "replace", 1, N, what=f"an integer from 1 to memory={N}")
         tau = _int_param(self.prune, "prune", 0)
         if K * tau >= N:
@@ -366,21 +480,36 @@ class System:
             W = reading_matrix(graph, m=m, closed=self.closed_neighbourhood, weight=self.edge_weight)
         set_(self, "W", W)
         set_(self, "graph_name", graph_name)
-        # Fail early, before any state is built, when the chain cannot be stored at all.
-        if self.n_local_states ** m > 10**12:
+
+    def _check_states(self, m, K, N, who):
+        """Fail early, before means, reading matrix or any state is built, when
+        the chain cannot be stored at all (closed form, log scale)."""
+        limit = self.max_states
+        if limit is None:
+            return
+        log10 = log10_states(m, K, N)
+        if log10 > math.log10(limit) + 1e-12 and (log10 > 15 or comb(N + K - 1, K - 1) ** m > limit):
             from .errors import TooLargeError
 
+            unit = "C(r+K-1, K-1)" if self.model == "mirror" else "C(N+K-1, K-1)"
+            advice = (
+                "reduce agents, components or memory (or use the chain Monte Carlo)"
+                if self.model == "mirror"
+                else "reduce agents, components or memory (simulate-chain needs no explicit chain)"
+            )
             raise TooLargeError(
-                f"agents/memory: {self.n_local_states}^{m} = {self.n_local_states ** m:.3e} states is beyond any "
-                "explicit chain; reduce agents or memory"
+                f"{who}/memory: {unit}^{'n' if self.model == 'mirror' else 'm'} = about {size_text(log10)} states, "
+                f"over the limit of {limit:.0e} for an explicit chain; {advice}"
             )
 
     def _check_mirror(self):
         """Validate a mirroring-network description (MODEL.md 6.2)."""
         set_ = object.__setattr__
-        n = _int_param(self.agents, "agents", 2, what="an integer >= 2 (the mirroring network needs partners)")
-        K = _int_param(self.components, "components", 2)
-        r = _int_param(self.memory, "memory", 1, what="an integer >= 1 (the store size r)")
+        n = _int_param(self.agents, "agents", 2, MAX_AGENTS,
+                       what=f"an integer >= 2 and <= {MAX_AGENTS:,} (the mirroring network needs partners)")
+        K = _int_param(self.components, "components", 2, MAX_COMPONENTS)
+        r = _int_param(self.memory, "memory", 1, MAX_MEMORY, what=f"an integer >= 1 and <= {MAX_MEMORY:,} (the store size r)")
+        self._check_states(n, K, r, "agents")
         k = _int_param(self.neighbours, "neighbours", 1, n - 1, what=f"an integer from 1 to agents-1={n - 1}")
         p = to_fraction(self.mirror, name="mirror")
         if not 0 <= p <= 1:
@@ -420,13 +549,6 @@ class System:
             set_(self, name, value)
         set_(self, "W", None)
         set_(self, "graph_name", "nearest")
-        if self.n_local_states ** n > 10**12:
-            from .errors import TooLargeError
-
-            raise TooLargeError(
-                f"agents/memory: {self.n_local_states}^{n} = {self.n_local_states ** n:.3e} states is beyond any "
-                "explicit chain; reduce agents, components or memory (or use the chain Monte Carlo)"
-            )
 
     def _checked_means(self, K):
         if self.means is None:

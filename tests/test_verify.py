@@ -89,7 +89,7 @@ def test_cli_verify_config_json(tmp_path, capsys):
         ("{not json", "not valid JSON"),
         ('{"agents": 2}', "non-empty JSON list"),
         ('[{"agents": 2, "components": 2, "memory": 2, "colour": 1}]', "unknown key 'colour'"),
-        ('[{"agents": 2, "components": 2}]', "missing 'memory'"),
+        ('[{"agents": 2, "components": 2, "memory": 0}]', "memory must be an integer >= 1"),  # memory defaults to 4, as on the CLI
         ('[{"agents": 2, "components": 2, "memory": 2, "start": "1,1"}]', "start"),
         ('[{"agents": 2, "components": 2, "memory": 2, "schedule": "never"}]', "schedule"),
     ],

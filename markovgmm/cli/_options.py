@@ -4,17 +4,88 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 from ..errors import InputError
 from ..numbers import jsonable
-from ..system import GEOMETRIES, GRAPH_NAMES, MODELS, TIE_RULES, System, default_start, parse_start, read_edge_list
+from ..system import (
+    GEOMETRIES,
+    GRAPH_NAMES,
+    MODELS,
+    TIE_RULES,
+    System,
+    check_table_size,
+    default_start,
+    parse_start,
+    read_edge_list,
+)
 
-__all__ = ["add_chain_options", "graph_from_args", "system_from_args", "start_from_args", "print_json", "announce_cost"]
+__all__ = [
+    "add_chain_options",
+    "graph_from_args",
+    "system_from_args",
+    "start_from_args",
+    "print_json",
+    "announce_cost",
+    "check_horizon",
+    "check_seed",
+    "check_count",
+    "allow_negative_values",
+    "MAX_HORIZON",
+]
+
+#: Largest horizon (steps of a time series, A2, LB1, the absorption-time CDF).
+MAX_HORIZON = 10_000
+#: Largest seed (numpy's SeedSequence takes any nonnegative integer; this keeps it printable).
+MAX_SEED = 2**128 - 1
+
+
+def check_horizon(value, name="horizon", low=0):
+    """The shared validator of horizons: an integer from ``low`` to :data:`MAX_HORIZON`."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_HORIZON:
+        raise InputError(f"{name} must be {_integer_range(low, MAX_HORIZON)}, got {value!r}")
+    return value
+
+
+def check_seed(value, name="seed"):
+    """A seed: ``None`` or an integer from 0 to 2^128 - 1 (numpy refuses negative seeds)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise InputError(f"{name} must be an integer from 0 to 2^128-1, got {value!r}")
+    return value
+
+
+def check_count(value, name, low, high):
+    """An integer option from ``low`` to ``high`` (a size or a count of runs)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(f"{name} must be {_integer_range(low, high)}, got {value!r}")
+    return value
+
+
+def _integer_range(low, high):
+    """``a positive integer up to 10,000`` (the wording of the older one-sided checks, with the cap)."""
+    kind = {0: "a nonnegative integer", 1: "a positive integer"}.get(low, f"an integer >= {low:,}")
+    return f"{kind} up to {high:,}"
+
+
+#: argparse reads ``--start -1,5;2,2`` as a missing value followed by an unknown
+#: option; with this matcher a value that starts with a digit after ``-`` is a value.
+_NEGATIVE_VALUE = re.compile(r"^-[0-9.][^=]*$")
+
+
+def allow_negative_values(parser):
+    """Let values such as ``-1,5;2,2`` or ``-1`` follow an option (they are then
+    refused by the option's own check, naming it, instead of by argparse)."""
+    parser._negative_number_matcher = _NEGATIVE_VALUE
 
 
 def add_chain_options(parser):
-    """Add the options that describe a system (MODEL.md 2)."""
+    """Add the options that describe a system (docs/model.md 2)."""
+    allow_negative_values(parser)
     group = parser.add_argument_group("chain")
     group.add_argument("--agents", "-m", type=int, default=2, help="number of agents m (default 2)")
     group.add_argument("--components", "-K", type=int, default=2, help="number of components K (default 2)")
@@ -36,8 +107,8 @@ def add_chain_options(parser):
         default=None,
         help='start counts "c11,c12;c21,c22;..." (default: most balanced; --model mirror: agent i at vertex i mod K)',
     )
-    mirror = parser.add_argument_group("mirroring network (--model mirror, MODEL.md 6.2; --memory is the store size r)")
-    mirror.add_argument("--model", default="pool", choices=MODELS, help="pool (default, MODEL.md 2) or mirror (MODEL.md 6.2)")
+    mirror = parser.add_argument_group("mirroring network (--model mirror, docs/model.md 6.2; --memory is the store size r)")
+    mirror.add_argument("--model", default="pool", choices=MODELS, help="pool (default, docs/model.md 2) or mirror (docs/model.md 6.2)")
     mirror.add_argument("--neighbours", type=int, default=1, help="k: partners among the k nearest agents (default 1)")
     mirror.add_argument("--mirror", default="0", help="p: probability of querying oneself, exact, e.g. 1/2 (default 0)")
     mirror.add_argument("--geometry", default="line", help=f"component means: {', '.join(GEOMETRIES)} (default line)")
@@ -48,14 +119,30 @@ def graph_from_args(args):
     """``--graph``: a graph name as it is, or the graph read from an edge-list file."""
     graph = args.graph
     if graph not in GRAPH_NAMES:
-        if not os.path.exists(graph):
+        if not graph or not os.path.isfile(graph):
             raise InputError(f"graph must be one of {', '.join(GRAPH_NAMES)} or an existing edge-list file, got {graph!r}")
         graph = read_edge_list(graph, directed=args.directed)
+    else:
+        for flag, given in (("--directed", getattr(args, "directed", False)), ("--weighted", getattr(args, "weighted", False))):
+            if given:
+                raise InputError(f"{flag.lstrip('-')}: applies to an edge-list FILE given as --graph only, got --graph {graph}")
     return graph
 
 
-def system_from_args(args):
+def system_from_args(args, max_states="default"):
+    """The :class:`System` the chain options describe; ``max_states`` as in
+    :class:`System` (``None`` for the Monte Carlo, which enumerates no states)."""
+    limit = {} if max_states == "default" else {"max_states": max_states}
+    # Options of the calling command checked here so every chain command refuses them the same way.
+    check_horizon(getattr(args, "horizon", None))
+    if getattr(args, "certified", False) and getattr(args, "exact", False) is True and "absorb" in str(getattr(args, "command", "")):
+        raise InputError("certified: gives intervals from an exact chain; leave out --exact (it cannot be combined with --certified)")
     if getattr(args, "model", "pool") == "mirror":
+        if args.weighted or args.directed:
+            raise InputError(
+                f"{'weighted' if args.weighted else 'directed'}: not a parameter of --model mirror "
+                "(partners are the k nearest agents, docs/model.md 6.2)"
+            )
         return System(
             model="mirror",
             agents=args.agents,
@@ -72,6 +159,7 @@ def system_from_args(args):
             mirror=args.mirror,
             geometry=args.geometry,
             ties=args.ties,
+            **limit,
         )
     graph = graph_from_args(args)
     return System(
@@ -85,6 +173,7 @@ def system_from_args(args):
         graph=graph,
         closed_neighbourhood=not args.open_neighbourhood,
         edge_weight="weight" if args.weighted else None,
+        **limit,
     )
 
 
@@ -103,6 +192,7 @@ def announce_cost(system, quiet=False, lump=False):
     as in :func:`~markovgmm.chain.build.build_chain`."""
     from ..chain.build import estimate_cost
 
+    check_table_size(system)  # closed form, before estimate_cost tabulates one agent
     lumped, group = False, None
     if lump:
         from ..chain.symmetry import agent_group

@@ -1,5 +1,5 @@
 """``markovgmm bounds``: lower (and upper) bounds LB1-LB3 on P(polarisation),
-compared with the exact value (MODEL.md 4)."""
+compared with the exact value (docs/model.md 4)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from ..chain.build import build_chain
 from ..errors import InputError
 from ..progress import progress_bar
 from ..system import state_text
-from ._options import add_chain_options, announce_cost, print_json, start_from_args, system_from_args
+from ._options import add_chain_options, announce_cost, check_count, check_horizon, print_json, start_from_args, system_from_args
 from .absorb import format_value
 
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "MAX_PATHS"]
+
+#: Largest k of the LB2 top-k path bound.
+MAX_PATHS = 10_000
 
 
 def register(subparsers):
@@ -21,7 +24,7 @@ def register(subparsers):
         description=(
             "Horizon bounds (LB1), first-passage path bounds (LB2) and the closed form (LB3, m=2, K=2, r=1, "
             "sync, complete graph, support) on P(polarisation), each compared with the exact value "
-            "(MODEL.md 4).  Exact rational arithmetic by default; every comparison is exact."
+            "(docs/model.md 4).  Exact rational arithmetic by default; every comparison is exact."
         ),
     )
     add_chain_options(parser)
@@ -34,10 +37,8 @@ def register(subparsers):
 
 
 def run(args):
-    if args.horizon < 0:
-        raise InputError(f"horizon must be a nonnegative integer, got {args.horizon}")
-    if args.paths < 1:
-        raise InputError(f"paths must be a positive integer, got {args.paths}")
+    check_horizon(args.horizon)
+    check_count(args.paths, "paths", 1, MAX_PATHS)
     system = system_from_args(args)
     start_state = start_from_args(system, args)
     announce_cost(system, args.quiet)

@@ -1,4 +1,4 @@
-"""``markovgmm claims``: check the convergence claims A1-A3 (MODEL.md 4) on one chain.
+"""``markovgmm claims``: check the convergence claims A1-A3 (docs/model.md 4) on one chain.
 
 Exact rational arithmetic is the default here (the claims are identities and
 limits that should be decided exactly); ``--float`` switches to float64.
@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..numbers import to_fraction
 from ..progress import progress_bar
 from ..system import state_text
-from ._options import add_chain_options, announce_cost, print_json, start_from_args, system_from_args
+from ._options import add_chain_options, announce_cost, check_horizon, print_json, start_from_args, system_from_args
 from .absorb import format_value
 
 __all__ = ["register", "run"]
@@ -25,7 +25,7 @@ def register(subparsers):
         "claims",
         help="check the convergence claims A1-A3 (one-step identity, iterated identity, limit of E||D_t||_F)",
         description=(
-            "Build the memory-replacement chain (MODEL.md 2) and check seed 002's Appendix A claims (MODEL.md 4): "
+            "Build the memory-replacement chain (docs/model.md 2) and check seed 002's Appendix A claims (docs/model.md 4): "
             "A1 the one-step identity at every state, A2 the iterated identity up to the horizon, A3 the exact "
             "limit of E||D_t||_F and the Markov bound P(||D_t||_F > eps) <= E||D_t||_F / eps.  Exact by default."
         ),
@@ -65,14 +65,13 @@ def _as_floats(obj):
 
 
 def run(args):
-    if args.horizon < 0:
-        raise InputError(f"horizon must be a nonnegative integer, got {args.horizon}")
+    check_horizon(args.horizon)
     epsilon = to_fraction(args.epsilon, "epsilon")
     if epsilon <= 0:
         raise InputError(f"epsilon must be a positive rational, got {args.epsilon}")
     system = system_from_args(args)
     if system.model != "pool":
-        raise InputError("model: the claims A1-A3 are about the pool chain (MODEL.md 4); use absorb or bounds for --model mirror")
+        raise InputError("model: the claims A1-A3 are about the pool chain (docs/model.md 4); use absorb or bounds for --model mirror")
     start_state = start_from_args(system, args)
     announce_cost(system, args.quiet)
     chain = build_chain(system, exact=args.exact)

@@ -1,4 +1,4 @@
-"""``markovgmm ensemble``: seed 004's mixture-model ensembling, checked exactly (MODEL.md 5).
+"""``markovgmm ensemble``: seed 004's mixture-model ensembling, checked exactly (docs/model.md 5).
 
 Computes, for an ensemble of small table models (the built-in example or a
 ``--models`` JSON file, format in :mod:`markovgmm.ensemble`), the exact
@@ -17,7 +17,8 @@ import json
 from ..ensemble import DEFAULT_MODELS, METHODS, chi_square, compare, default_example, ensemble_law, read_models, sample
 from ..errors import InputError
 from ..numbers import fraction_str
-from ._options import print_json
+from ..ensemble import MAX_LENGTH, MAX_SAMPLE_TOKENS
+from ._options import check_seed, print_json
 
 __all__ = ["register", "run", "MODELS_HELP"]
 
@@ -37,7 +38,7 @@ def register(subparsers):
         "ensemble",
         help="exact laws of ensemble vs token-level (ME) vs sequence-level selection (seed 004)",
         description=(
-            "Seed 004 / MODEL.md 5: sampling every token from a model drawn with weights lambda has exactly the "
+            "Seed 004 / docs/model.md 5: sampling every token from a model drawn with weights lambda has exactly the "
             "law of the averaged ensemble (TV 0) at one model evaluation per token instead of M; one model per "
             "sequence does not. All laws and distances are exact rationals."
         ),
@@ -65,10 +66,13 @@ def run(args):
     else:
         ensemble, file_length = read_models(args.models)
     length = args.length if args.length is not None else (file_length if file_length is not None else 3)
-    if length < 1:
-        raise InputError(f"length must be an integer >= 1, got {length}")
-    if args.samples < 0:
-        raise InputError(f"samples must be a nonnegative integer, got {args.samples}")
+    if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= MAX_LENGTH:
+        raise InputError(f"length must be an integer from 1 to {MAX_LENGTH:,}, got {length!r}")
+    check_seed(args.seed)
+    if args.samples < 0 or args.samples * length > MAX_SAMPLE_TOKENS:
+        raise InputError(
+            f"samples must be an integer from 0 with samples x length <= {MAX_SAMPLE_TOKENS:,}, got {args.samples:,} (length {length})"
+        )
     report = compare(ensemble, length)
     if args.samples:
         exact = ensemble_law(ensemble, length)

@@ -1,5 +1,5 @@
-"""``markovgmm simulate``: the continuous interacting-GMM system (MODEL.md 1,
-``--model pool``, the default) or the continuous mirroring system (MODEL.md
+"""``markovgmm simulate``: the continuous interacting-GMM system (docs/model.md 1,
+``--model pool``, the default) or the continuous mirroring system (docs/model.md
 6.1, ``--model mirror``).
 
 The two models share ``--agents/-m``, ``--components/-K``, ``--steps/-T``,
@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..numbers import jsonable
 from ..simulate.continuous import DEFAULTS, simulate
 from ..system import GRAPH_NAMES
-from ._options import graph_from_args, print_json
+from ._options import allow_negative_values, check_seed, graph_from_args, print_json
 
 __all__ = ["register", "run"]
 
@@ -65,15 +65,15 @@ def register(subparsers):
         help="simulate the continuous interacting-GMM system (seed 002, ||D_t||_F) or the mirroring network (seed 000, silos)",
         description=(
             "--model pool (default): m Gaussian mixtures with shared components that post to and retrieve from a common pool "
-            "and update their weights by the Zivkovic rule (MODEL.md 1); reports ||D_t||_F per step and replicate. "
+            "and update their weights by the Zivkovic rule (docs/model.md 1); reports ||D_t||_F per step and replicate. "
             "--model mirror: n agents that query a partner (themselves with probability p, else one of their k nearest "
-            "neighbours in weight space) and update a store of r points and their weights by one EM step (MODEL.md 6.1); "
+            "neighbours in weight space) and update a store of r points and their weights by one EM step (docs/model.md 6.1); "
             "reports the silos, S_t, stability, t* and ||D_t||_F."
         ),
     )
     d = DEFAULTS
     m = _mirror_defaults()
-    parser.add_argument("--model", default="pool", help="pool (MODEL.md 1, default) or mirror (MODEL.md 6.1)")
+    parser.add_argument("--model", default="pool", help="pool (docs/model.md 1, default) or mirror (docs/model.md 6.1)")
     shared = parser.add_argument_group("both models")
     shared.add_argument(
         "--agents", "-m", type=int, default=None, help=f"number of agents (default {d['agents']} for pool, {m['agents']} for mirror)"
@@ -108,14 +108,16 @@ def register(subparsers):
     mirror.add_argument("--eps", type=float, default=None, help=f"weight clipping level, 0 <= eps < 1/K (default {m['eps']:g})")
     mirror.add_argument("--variance", action="store_const", const=True, default=None, help="the M-step also updates the variances")
     mirror.add_argument("--tie-order", default=None, help="ties at the k-th distance: random (default) or index (lowest agent first)")
+    allow_negative_values(parser)
     parser.set_defaults(func=run)
 
 
 def run(args):
     if args.model not in MODELS:
         raise InputError(f"--model must be one of {', '.join(MODELS)}, got {args.model!r}")
-    if args.seed is not None and args.seed < 0:
-        raise InputError(f"seed must be a nonnegative integer, got {args.seed}")
+    check_seed(args.seed)
+    if args.out is not None:
+        check_out_file(args.out)
     if args.model == "mirror":
         return _run_mirror(args)
     given = [flag for dest, flag in MIRROR_ONLY.items() if getattr(args, dest) is not None]
@@ -148,11 +150,7 @@ def _run_pool(args):
     )
     report = result.report()
     if args.out:
-        try:
-            with open(args.out, "w", encoding="utf-8") as handle:
-                json.dump(jsonable(report), handle, indent=2)
-        except OSError as err:
-            raise InputError(f"out: cannot write {args.out!r} ({err.strerror})") from None
+        _write_atomic(args.out, json.dumps(jsonable(report), indent=2))
     if args.json:
         print_json(report)
         return 0
@@ -175,6 +173,21 @@ def _run_pool(args):
 _FLAGS = {"agents": "--agents", "components": "--components", "steps": "--steps", "replicates": "--replicates", "seed": "--seed", **MIRROR_ONLY}
 
 
+def check_out_file(path):
+    """``--out``: a file path in an existing, writable folder (checked before the run)."""
+    if not path or not path.strip():
+        raise InputError(f"--out: must be a file path, got {path!r}")
+    if os.path.isdir(path):
+        raise InputError(f"--out: must be a file, got the directory {path!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(f"--out: must be in an existing folder, got {path!r}")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise InputError(f"--out: must be a regular file, got {path!r}")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"--out: cannot write in {folder!r}")
+
+
 def _write_atomic(path, text):
     """Write ``text`` to ``path`` through a temporary file in the same folder, then rename: never half-written."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -186,9 +199,14 @@ def _write_atomic(path, text):
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
-    except OSError as err:
-        os.unlink(tmp)
-        raise InputError(f"--out: cannot write {path!r} ({err.strerror})") from None
+    except BaseException as err:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(err, OSError):
+            raise InputError(f"--out: cannot write {path!r} ({err.strerror})") from None
+        raise
 
 
 def _run_mirror(args):

@@ -1,4 +1,4 @@
-"""``markovgmm simulate-chain``: Monte Carlo of the memory-replacement chain (MODEL.md 2-3)."""
+"""``markovgmm simulate-chain``: Monte Carlo of the memory-replacement chain (docs/model.md 2-3)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from ..errors import InputError
 from ..numbers import fraction_str
 from ..progress import progress_bar
 from ..system import state_text
-from ._options import add_chain_options, print_json, start_from_args, system_from_args
+from ._options import add_chain_options, check_count, check_seed, print_json, start_from_args, system_from_args
 
 __all__ = ["register", "run", "run_mirror", "chain_value", "EXACT_STATE_LIMIT", "FLOAT_STATE_LIMIT"]
 
@@ -15,6 +15,10 @@ __all__ = ["register", "run", "run_mirror", "chain_value", "EXACT_STATE_LIMIT", 
 EXACT_STATE_LIMIT = 1500
 #: Largest chain (states) whose float P(polarisation) is computed for comparison.
 FLOAT_STATE_LIMIT = 20_000
+#: Caps on the Monte Carlo's size: runs, steps per run, and their product times the agents.
+MAX_RUNS = 10**8
+MAX_STEPS = 10**8
+MAX_WORK = 10**11
 
 
 def register(subparsers):
@@ -22,8 +26,8 @@ def register(subparsers):
         "simulate-chain",
         help="Monte Carlo of the chain by actual draws: polarisation/consensus frequencies with intervals",
         description=(
-            "Simulate the memory-replacement chain (MODEL.md 2) run by run, by actual draws, until absorption "
-            "(MODEL.md 3), and compare with the exact value when the chain is small enough to solve."
+            "Simulate the memory-replacement chain (docs/model.md 2) run by run, by actual draws, until absorption "
+            "(docs/model.md 3), and compare with the exact value when the chain is small enough to solve."
         ),
     )
     add_chain_options(parser)
@@ -46,13 +50,20 @@ def chain_value(system, start_state):
     :data:`EXACT_STATE_LIMIT` states; float (also under ``gaussian``, on the
     quadrature kernel) up to :data:`FLOAT_STATE_LIMIT` states; else neither.
     """
+    from ..system import log10_states
+    import math
+
+    if log10_states(system.agents, system.components, system.memory) > math.log10(FLOAT_STATE_LIMIT) + 1e-9:
+        return None, None
     if system.n_states > FLOAT_STATE_LIMIT:
         return None, None
     from ..analysis.absorption import absorption_probabilities
     from ..chain.build import build_chain
 
     exact = system.exact_supported and system.n_states <= EXACT_STATE_LIMIT
-    chain = build_chain(system, exact=exact)
+    # On the orbits of the agents' symmetry group when it is nontrivial: the same
+    # value (strong lumpability, proofs/lumpability.md) from far fewer states.
+    chain = build_chain(system, exact=exact, lump="auto")
     value = absorption_probabilities(chain, chain.index(start_state)).polarization()
     if chain.exact:
         return value, float(value)
@@ -64,11 +75,19 @@ def run(args):
 
     if not 0 < args.level < 1:
         raise InputError(f"level must be in (0, 1), got {args.level}")
-    if args.runs < 1:
-        raise InputError(f"runs must be a positive integer, got {args.runs}")
-    if args.max_steps < 1:
-        raise InputError(f"max-steps must be a positive integer, got {args.max_steps}")
-    system = system_from_args(args)
+    check_count(args.runs, "runs", 1, MAX_RUNS)
+    check_count(args.max_steps, "max-steps", 1, MAX_STEPS)
+    check_seed(args.seed)
+    if args.interval not in ("clopper-pearson", "wilson"):
+        raise InputError(f"interval must be clopper-pearson or wilson, got {args.interval!r}")
+    # The Monte Carlo enumerates no states: no cap on the chain's size, only on the work.
+    system = system_from_args(args, max_states=None)
+    work = args.runs * args.max_steps * system.agents
+    if work > MAX_WORK:
+        raise InputError(
+            f"runs: runs x max-steps x agents must be at most {MAX_WORK:.0e}, got {args.runs:,} x {args.max_steps:,} x "
+            f"{system.agents} = {work:.1e}; lower --runs or --max-steps"
+        )
     start_state = start_from_args(system, args)
     if system.model == "mirror":
         return run_mirror(args, system, start_state)
@@ -119,8 +138,14 @@ def run(args):
 def mirror_chain_value(system, start_state):
     """Exact P(polarisation) of the mirroring chain from the lumped chain when it
     has at most :data:`EXACT_STATE_LIMIT` orbits, else None."""
-    from ..chain.symmetry import agent_group, n_orbits
+    import math
 
+    from ..chain.symmetry import agent_group, n_orbits
+    from ..system import log10_states
+
+    # orbits >= states / n!: skip the count when even that lower bound is over the limit
+    if log10_states(system.agents, system.components, system.memory) - math.lgamma(system.agents + 1) / math.log(10) > 12:
+        return None
     if n_orbits(agent_group(system), system.n_local_states) > EXACT_STATE_LIMIT:
         return None
     from ..analysis.absorption import absorption_probabilities

@@ -1,15 +1,18 @@
-"""``markovgmm verify``: claims A1-A3 and bounds LB1-LB3 over a family of systems (MODEL.md 4)."""
+"""``markovgmm verify``: claims A1-A3 and bounds LB1-LB3 over a family of systems (docs/model.md 4)."""
 
 from __future__ import annotations
 
 import json
+import os
 
 from ..analysis.verify import DEFAULT_FAMILY, verify_family
 from ..errors import InputError
 from ..numbers import to_fraction
 from ..progress import progress_bar
 from ..system import state_text
-from ._options import print_json
+from ..system import check_table_size, parse_start
+from ._options import check_count, check_horizon, print_json
+from .bounds import MAX_PATHS
 
 __all__ = ["register", "run", "read_config", "format_table"]
 
@@ -22,7 +25,7 @@ def register(subparsers):
             "For each system of a family (a small built-in one, or --config FILE), check the convergence claims "
             "A1-A3 of seed 002 and the lower bounds LB1-LB3 on P(polarisation) against the exact value, and print "
             "a table of holds / fails / bound tightness, and where seed 002's Appendix A argument breaks "
-            "(MODEL.md 4).  Exact rational arithmetic unless an entry says \"exact\": false."
+            "(docs/model.md 4).  Exact rational arithmetic unless an entry says \"exact\": false."
         ),
     )
     parser.add_argument(
@@ -60,27 +63,72 @@ def register(subparsers):
     parser.set_defaults(func=run)
 
 
+#: Defaults of a config entry, as on the command line (``--agents 2 --components 2 --memory 4``).
+ENTRY_DEFAULTS = {"agents": 2, "components": 2, "memory": 4}
+#: Most systems one config may list, and largest config file read (bytes).
+MAX_ENTRIES = 1000
+MAX_CONFIG_BYTES = 16 * 2**20
+
+
 def read_config(path):
-    """The list of system entries in a JSON config file."""
+    """The list of system entries in a JSON config file, each checked (and
+    ``agents``, ``components``, ``memory`` defaulted as on the command line)
+    before any chain is built."""
     try:
+        if os.path.isdir(path):
+            raise InputError(f"config: must be a JSON file, got the directory {path!r}")
+        if os.path.exists(path) and os.path.getsize(path) > MAX_CONFIG_BYTES:
+            raise InputError(f"config: must be a JSON file of at most {MAX_CONFIG_BYTES // 2**20} MiB, got {path!r}")
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except OSError as err:
         raise InputError(f"config: cannot read {path!r} ({err.strerror})") from None
     except json.JSONDecodeError as err:
         raise InputError(f"config: {path} is not valid JSON ({err.msg} at line {err.lineno})") from None
+    except (UnicodeDecodeError, RecursionError):
+        raise InputError(f"config: must be a UTF-8 JSON file, got unreadable data in {path!r}") from None
     if not isinstance(data, list) or not data:
         raise InputError(f"config: {path} must hold a non-empty JSON list of system objects")
-    return data
+    if len(data) > MAX_ENTRIES:
+        raise InputError(f"config: {path} may list at most {MAX_ENTRIES:,} systems, got {len(data):,}")
+    return [check_entry(entry, f"config: {path}: system {i}") for i, entry in enumerate(data)]
+
+
+def check_entry(entry, where):
+    """One config entry with the CLI's defaults filled in, validated in closed
+    form (parameters, start, table size) before anything is built."""
+    from ..analysis.verify import system_from_dict
+
+    if not isinstance(entry, dict):
+        raise InputError(f"{where}: expected an object of system parameters, got {type(entry).__name__}")
+    entry = {**ENTRY_DEFAULTS, **entry}
+    start = entry.get("start")
+    try:
+        if start is not None and not isinstance(start, str) and not (
+            isinstance(start, list) and all(isinstance(c, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in c) for c in start)
+        ):
+            raise InputError(f"start: must be 'c11,c12;c21,c22;...' or a list of count lists, got {start!r}")
+    except InputError as err:
+        raise InputError(f"{where}: {err}") from None
+    no_start = {k: v for k, v in entry.items() if k != "start"}
+    system, _, _ = system_from_dict(no_start, where=where)  # System's own checks (caps, closed-form state count)
+    try:
+        check_table_size(system)
+        if start is not None:
+            state = parse_start(start, system.agents, system.components, system.memory) if isinstance(start, str) else tuple(
+                tuple(c) for c in start
+            )
+            system.check_state(state)
+    except InputError as err:
+        raise InputError(f"{where}: {err}") from None
+    return entry
 
 
 def run(args):
     if args.theorem is not None:
         return run_theorem_command(args)
-    if args.horizon < 0:
-        raise InputError(f"horizon must be a nonnegative integer, got {args.horizon}")
-    if args.paths < 1:
-        raise InputError(f"paths must be a positive integer, got {args.paths}")
+    check_horizon(args.horizon)
+    check_count(args.paths, "paths", 1, MAX_PATHS)
     epsilon = to_fraction(args.epsilon, "epsilon")
     if epsilon <= 0:
         raise InputError(f"epsilon must be positive, got {args.epsilon}")
@@ -98,13 +146,17 @@ def run(args):
     return 0
 
 
+#: Largest memory size of a theorem family (``--memories``).
+MAX_THEOREM_MEMORY = 30
+
+
 def _memories(text):
     try:
         values = tuple(int(x) for x in str(text).split(","))
     except ValueError:
         raise InputError(f"memories must be comma-separated integers, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise InputError(f"memories must be positive integers, got {text!r}")
+    if not values or any(not 1 <= v <= MAX_THEOREM_MEMORY for v in values) or len(values) > 20:
+        raise InputError(f"memories must be up to 20 comma-separated integers from 1 to {MAX_THEOREM_MEMORY}, got {text!r}")
     return values
 
 
@@ -114,8 +166,7 @@ def run_theorem_command(args):
 
     options = {}
     if args.theorem == "graphs":
-        if args.max_agents < 2:
-            raise InputError(f"max-agents must be at least 2, got {args.max_agents}")
+        check_count(args.max_agents, "max-agents", 2, 6)
         options["max_agents"] = args.max_agents
     if args.memories is not None:
         options["memories"] = _memories(args.memories)

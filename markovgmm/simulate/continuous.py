@@ -68,16 +68,31 @@ DEFAULTS = {
     "graph": "complete",
 }
 
+#: Caps on a continuous system and a run, checked before anything is allocated.
+MAX_AGENTS = 10_000
+MAX_COMPONENTS = 10_000
+MAX_DIM = 1_000
+MAX_MEAN_ENTRIES = 10**6  # components x dim
+MAX_POOL = 10**7  # n0, and the pool's final size n0 + steps * agents * n_post
+MAX_STEPS = 10**6
+MAX_REPLICATES = 10**6
+MAX_BYTES = 2 * 2**30  # the run's arrays (weights, distance matrices, a batch's pool)
+MAX_WORK = 2 * 10**10  # elementary operations (retrieval and updates over all steps and replicates)
+#: Largest |separation * (components - 1)|: squared distances of the means stay finite in float64.
+MAX_SPREAD = 1e100
+
 #: A weight at or below this is treated as zero when deciding whether an agent sits at a vertex:
 #: by default only exact zeros (weights pruned by ``c > 0``), so an agent with ``c = 0`` is never "frozen".
 VERTEX_TOLERANCE = 0.0
 
 
-def _positive_int(value, name, low):
+def _positive_int(value, name, low, high=None):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise InputError(f"{name} must be an integer >= {low}, got {value}")
+    if value < low or (high is not None and value > high):
+        allowed = f"an integer >= {low}" if high is None else f"an integer >= {low} and <= {high:,}"
+        shown = value if abs(value) < 10**30 else f"about 10^{len(str(abs(int(value)))) - 1}"
+        raise InputError(f"{name} must be {allowed}, got {shown}")
     return int(value)
 
 
@@ -174,11 +189,11 @@ class ContinuousSystem:
 
     def __post_init__(self):
         set_ = object.__setattr__
-        m = _positive_int(self.agents, "agents", 1)
-        K = _positive_int(self.components, "components", 2)
+        m = _positive_int(self.agents, "agents", 1, MAX_AGENTS)
+        K = _positive_int(self.components, "components", 2, MAX_COMPONENTS)
         set_(self, "agents", m)
         set_(self, "components", K)
-        set_(self, "n_post", _positive_int(self.n_post, "n_post", 1))
+        set_(self, "n_post", _positive_int(self.n_post, "n_post", 1, MAX_POOL))
         alpha = _finite_float(self.alpha, "alpha")
         if not 0 < alpha <= 1:
             raise InputError(f"alpha must be in (0, 1], got {alpha}")
@@ -212,16 +227,23 @@ class ContinuousSystem:
             set_(self, "initial_pool", pool)
             set_(self, "n0", pool.shape[0])
         else:
-            set_(self, "n0", _positive_int(self.n0, "n0", 0))
+            set_(self, "n0", _positive_int(self.n0, "n0", 0, MAX_POOL))
         self._set_graph(m)
 
     def _set_geometry(self, K):
         set_ = object.__setattr__
         if self.means is None:
-            d = _positive_int(self.dim, "dim", 1)
+            d = _positive_int(self.dim, "dim", 1, MAX_DIM)
+            if K * d > MAX_MEAN_ENTRIES:
+                raise InputError(f"dim: components x dim must be at most {MAX_MEAN_ENTRIES:,}, got {K:,} x {d:,}")
             separation = _finite_float(self.separation, "separation")
             if separation <= 0:
                 raise InputError(f"separation must be > 0, got {separation}")
+            if separation * (K - 1) > MAX_SPREAD:
+                raise InputError(
+                    f"separation must be > 0 with separation x (components - 1) <= {MAX_SPREAD:g} "
+                    f"(farther means overflow float64 likelihoods), got {separation:g} with components={K}"
+                )
             means = np.zeros((K, d))
             means[:, 0] = separation * np.arange(K)
         else:
@@ -230,6 +252,8 @@ class ContinuousSystem:
                 means = means[:, None]
             if means.ndim != 2 or means.shape[0] != K or not np.all(np.isfinite(means)):
                 raise InputError(f"means must be a ({K}, d) array of finite numbers (one mean per component), got shape {means.shape}")
+            if means.shape[1] > MAX_DIM or np.abs(means).max() > MAX_SPREAD:
+                raise InputError(f"means must have dimension <= {MAX_DIM} and entries of size <= {MAX_SPREAD:g}")
             d = means.shape[1]
         set_(self, "dim", d)
         set_(self, "means", means)
@@ -566,8 +590,13 @@ def simulate_system(system, steps=DEFAULTS["steps"], replicates=1, seed=None, qu
     >>> bool(np.allclose(run.weights.sum(axis=-1), 1.0))
     True
     """
-    steps = _positive_int(steps, "steps", 0)
-    replicates = _positive_int(replicates, "replicates", 1)
+    steps = _positive_int(steps, "steps", 0, MAX_STEPS)
+    replicates = _positive_int(replicates, "replicates", 1, MAX_REPLICATES)
+    check_run_size(system, steps, replicates)
+    if seed is not None and not isinstance(seed, np.random.SeedSequence) and (
+        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+    ):
+        raise InputError(f"seed must be a nonnegative integer, got {seed!r}")
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     generators = [np.random.default_rng(child) for child in root.spawn(replicates)]
     m, K = system.agents, system.components
@@ -581,6 +610,44 @@ def simulate_system(system, steps=DEFAULTS["steps"], replicates=1, seed=None, qu
             _run_batch(system, steps, generators[chunk], weights[chunk], bar)
     distances, frobenius = distance_matrices(weights)
     return ContinuousRun(system, weights, distances, frobenius, retrieved, int(root.entropy))
+
+
+def run_cost(system, steps, replicates):
+    """Closed-form size of a run: ``(bytes, work)``, from the parameters only.
+
+    Bytes: the weights ``R (T+1) m K``, the distance matrices and their
+    differences ``R (T+1) m^2 (K+1)`` and a batch's pool; work: retrieval
+    ``|X_t| m`` and ``ceil(lambda |X_t|) m K`` updates per step and replicate.
+    """
+    m, K, d = system.agents, system.components, system.dim
+    final_pool = system.n0 + steps * m * system.n_post
+    entries = replicates * (steps + 1) * (m * K + m * m * (K + 1) + 1)
+    pool_bytes = 8 * min(replicates, 64) * final_pool * (d + m + K)
+    retrieved = float(system.lam) * final_pool + 1
+    work = replicates * steps * (final_pool * m + retrieved * m * K)
+    return 8 * entries + pool_bytes, work
+
+
+def check_run_size(system, steps, replicates):
+    """Refuse a run over :data:`MAX_BYTES` or :data:`MAX_WORK` before anything is allocated."""
+    m, n_post = system.agents, system.n_post
+    final_pool = system.n0 + steps * m * n_post
+    if final_pool > MAX_POOL:
+        raise InputError(
+            f"steps: the pool grows to n0 + steps x agents x n_post = {final_pool:,} points, over the limit of {MAX_POOL:,}; "
+            "use fewer steps, agents or posts"
+        )
+    need, work = run_cost(system, steps, replicates)
+    if need > MAX_BYTES:
+        raise InputError(
+            f"replicates: replicates x steps x agents^2 x components needs about {need / 2**30:,.1f} GiB, over the "
+            f"{MAX_BYTES / 2**30:.0f} GiB limit; use fewer replicates, steps or agents"
+        )
+    if work > MAX_WORK:
+        raise InputError(
+            f"steps: the run takes about {work:.1e} operations (replicates x steps x pool x agents), over the limit of "
+            f"{MAX_WORK:.0e}; use fewer replicates, steps, agents or a smaller lambda"
+        )
 
 
 _BATCH_FLOATS = 2**22  # about 32 MiB of float64 work arrays per batch of replicates
