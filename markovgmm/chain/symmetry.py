@@ -19,6 +19,16 @@ search is needed: the canonical representative of a state is then its sorted
 tuple of local ranks.  For any other group the canonical representative is
 the lexicographically smallest image (smallest global index) over the group.
 
+With ``components=True`` (:func:`symmetry_group`, opt-in) the group also
+contains the component relabellings ``tau`` that fix the ownership rule
+(pool) or the geometry's farthest rule (mirror), decided exactly on the
+model's tables (:func:`component_symmetries`): the direct product ``A x T``
+acting by ``((sigma, tau) s)_{sigma(i)} = tau c_i``.  Such a group carries
+``component_permutations`` (``(T, K)``) and ``local_permutations``
+(``(T, L)``: the local rank of ``tau c``); a group of agent permutations has
+``component_permutations = None`` (``has_components`` is False).  Canonical
+form: the smallest, over ``tau``, of the agent-canonical forms of ``tau s``.
+
 A state is given as its local ranks, one per agent (``(..., m)`` arrays, see
 :mod:`markovgmm.chain.states`); every function works on arrays of states.
 """
@@ -229,9 +239,15 @@ def canonical_ranks(ranks, group, L):
     """
     ranks = np.asarray(ranks, dtype=np.int64)
     if group.has_components:
-        images, index = _component_images(ranks, group, L)
-        best = np.argmin(index, axis=0)  # (...,): the component relabelling whose agent-canonical image is smallest
-        return np.take_along_axis(images, best[None, ..., None], axis=0)[0]
+        # In blocks, so that the |T| images of a chunk of successors stay within a few hundred MB.
+        flat = ranks.reshape(-1, ranks.shape[-1])
+        out = np.empty_like(flat)
+        step = max(1, _COMPONENT_BLOCK // len(group.component_permutations))
+        for first in range(0, len(flat), step):
+            images, index = _component_images(flat[first : first + step], group, L)
+            best = np.argmin(index, axis=0)  # the relabelling whose agent-canonical image is smallest
+            out[first : first + step] = np.take_along_axis(images, best[None, :, None], axis=0)[0]
+        return out.reshape(ranks.shape)
     if group.symmetric:
         return np.sort(ranks, axis=-1)
     if group.trivial:
@@ -269,10 +285,14 @@ def orbit_sizes(ranks, group, L):
         # The G-orbit is the union of the A-orbits of the relabelled states tau s; they all have the
         # size of the A-orbit of s (tau commutes with A and is injective on memories), and two are
         # either equal or disjoint: count the distinct ones by their A-canonical forms.
-        _images, index = _component_images(ranks, group, L)
-        index = np.sort(index, axis=0)
-        distinct = 1 + (np.diff(index, axis=0) != 0).sum(axis=0)
-        return orbit_sizes(ranks, group.agent_part(), L) * distinct
+        flat = ranks.reshape(-1, ranks.shape[-1])
+        distinct = np.empty(len(flat), dtype=np.int64)
+        step = max(1, _COMPONENT_BLOCK // len(group.component_permutations))
+        for first in range(0, len(flat), step):
+            _images, index = _component_images(flat[first : first + step], group, L)
+            index = np.sort(index, axis=0)
+            distinct[first : first + step] = 1 + (np.diff(index, axis=0) != 0).sum(axis=0)
+        return orbit_sizes(ranks, group.agent_part(), L) * distinct.reshape(ranks.shape[:-1])
     if group.trivial:
         return np.ones(ranks.shape[:-1], dtype=np.int64)
     if group.symmetric:
@@ -365,6 +385,8 @@ def orbit_representatives(group, L, chunk=1 << 20):
 # Component symmetries (proofs/lumpability.md, "Component symmetries")
 # ---------------------------------------------------------------------------
 
+#: States relabelled at once (times |T|) in canonical forms and orbit sizes under a component part.
+_COMPONENT_BLOCK = 1 << 21
 #: Components up to which every permutation of the components is tried; above, only the dihedral candidates.
 _MAX_BRUTE_COMPONENTS = 7
 
