@@ -663,7 +663,7 @@ def run_sweep(config, out, scheduler=None, workers=2, quiet=False, processes=Tru
     own_cluster = own_client = None
     try:
         if client is None:
-            with _sigint_deferred():  # Ctrl-C during start-up: one clean stop after it, no worker tracebacks
+            with _sigint_deferred():  # no Ctrl-C half-way through start-up; workers never print tracebacks
                 if scheduler is not None:
                     try:
                         client = own_client = Client(scheduler, timeout=CONNECT_TIMEOUT)
@@ -771,25 +771,33 @@ def check_out_path(path):
 
 
 class _sigint_deferred:
-    """Block SIGINT while a Dask cluster or client starts: threads and worker
-    processes started meanwhile inherit the blocked mask (so workers never
-    print tracebacks on Ctrl-C), and an interrupt that arrived is delivered
-    (``KeyboardInterrupt``) as soon as start-up is over."""
+    """Ignore SIGINT while a Dask cluster or client starts.
+
+    An interrupt in the middle of ``LocalCluster(...)`` leaves workers in
+    ``Status.init`` (Dask's exit hook then fails with an AssertionError), and
+    worker processes spawned meanwhile print import tracebacks when Ctrl-C
+    reaches the whole process group.  So SIGINT is ignored for the few seconds
+    of start-up: the worker processes inherit the ignored signal and never
+    react to Ctrl-C (the cluster is closed by :func:`run_sweep`), and this
+    process takes its handler back once start-up is over, so the next Ctrl-C
+    stops the sweep with one line (``interrupted``) and a closed cluster.
+    """
 
     def __enter__(self):
         import signal
         import threading
 
-        self.active = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+        self.active = threading.current_thread() is threading.main_thread()
         if self.active:
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            self.previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         if self.active:
             import signal
 
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            signal.signal(signal.SIGINT, self.previous)
         return False
 
 

@@ -191,22 +191,29 @@ def _snapshot(folder):
     return sorted((root, tuple(sorted(names)), tuple(sorted(dirs))) for root, dirs, names in os.walk(folder))
 
 
-def _run(cases, cwd):
-    payload = json.dumps([[argv, cwd] for argv in cases])
-    proc = subprocess.run(
-        [sys.executable, "-c", RUNNER, payload, str(LIMIT_BYTES), str(SECONDS)],
-        capture_output=True, text=True, timeout=SECONDS * len(cases) + 120,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def _run(cases, cwd, chunks=1):
+    """Run the cases in ``chunks`` runner processes side by side; results in case order."""
+    size = -(-len(cases) // chunks)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RUNNER, json.dumps([[argv, cwd] for argv in cases[i : i + size]]), str(LIMIT_BYTES), str(SECONDS)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for i in range(0, len(cases), size)
+    ]
+    out = []
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=SECONDS * size + 120)
+        assert proc.returncode == 0, stderr[-3000:]
+        out += json.loads(stdout.strip().splitlines()[-1])
+    return out
 
 
 @pytest.fixture(scope="module")
 def results(files):
     argvs = [_fill(argv, files) for _, argv, _ in CASES]
     before = _snapshot(files["tmp"]), open(files["bin"], "rb").read()
-    half = len(argvs) // 2
-    out = _run(argvs[:half], files["tmp"]) + _run(argvs[half:], files["tmp"])
+    out = _run(argvs, files["tmp"], chunks=2)
     after = _snapshot(files["tmp"]), open(files["bin"], "rb").read()
     return {case[0]: r for case, r in zip(CASES, out)}, before, after
 
