@@ -1,5 +1,5 @@
 """``markovgmm llm silos|embed|compare``: real LLM interaction runs (seed 000's
-mirroring experiment) measured like the GMM mirroring system (MODEL.md 6)."""
+mirroring experiment) measured like the GMM mirroring system (docs/model.md 6)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def register(subparsers):
         description=(
             "Read the LLM runs of seed 000's mirroring experiment (30 agents, 80 steps, p x k grid), assign silos by "
             "the flower each response names first, and compare them with the continuous GMM mirroring system and "
-            "the mirroring chain (MODEL.md 6)."
+            "the mirroring chain (docs/model.md 6)."
         ),
     )
     sub = parser.add_subparsers(dest="llm_command", metavar="ACTION")
@@ -51,7 +51,7 @@ def register(subparsers):
     compare.add_argument("--replicates", "-R", type=int, default=50, help="GMM and chain replicates per cell (default 50)")
     compare.add_argument("--memory", "-r", type=int, default=5, help="store size r of the GMM system and chain (default 5, the authors')")
     compare.add_argument(
-        "--tie-order", default="random", choices=("random", "index"), help="GMM partner ties (MODEL.md 6.1; default random)"
+        "--tie-order", default="random", choices=("random", "index"), help="GMM partner ties (docs/model.md 6.1; default random)"
     )
     compare.add_argument("--seed", type=int, default=0, help="root seed of the simulations (default 0)")
     compare.add_argument("--level", type=float, default=0.05, help="level of the Mann-Whitney test (default 0.05)")
