@@ -3,6 +3,7 @@
 import json
 from fractions import Fraction
 
+import markovgmm
 from markovgmm import System, build_chain
 from markovgmm.analysis import absorption_probabilities
 from markovgmm.cli import main
@@ -53,7 +54,9 @@ def test_demo_table_exact_and_float_agree():
 
 
 def test_demo_json(capsys):
-    rows = run_json(["demo", "--json"], capsys)
+    out = run_json(["demo", "--json"], capsys)
+    assert out["version"] == markovgmm.__version__
+    rows = out["rows"]
     assert [(r["agents"], r["memory"]) for r in rows] == [(m, N) for m in (2, 3) for N in range(4, 9)]
     assert rows[0]["polarization_exact"] == "139813/1630674"
     # More memory makes polarisation rarer in this family.

@@ -10,18 +10,30 @@
 - :mod:`.linalg`: the exact (verified p-adic) and float block solvers.
 """
 
-from .absorption import (
-    AbsorptionResult,
-    absorb,
-    absorption_probabilities,
-    absorption_time_distribution,
-    reachable_states,
-)
-from .bounds import bounds_report, closed_form_bound, closed_form_two_phase, horizon_bounds, path_bounds
-from .certified import certified_absorb, certified_absorption
-from .claims import claims_report
-from .classes import ClassStructure, ClosedClass, closed_classes
-from .propagation import Distribution, propagate
+_LAZY = {
+    **dict.fromkeys(
+        ["AbsorptionResult", "absorb", "absorption_probabilities", "absorption_time_distribution", "reachable_states"],
+        "absorption",
+    ),
+    **dict.fromkeys(["bounds_report", "closed_form_bound", "closed_form_two_phase", "horizon_bounds", "path_bounds"], "bounds"),
+    **dict.fromkeys(["certified_absorb", "certified_absorption"], "certified"),
+    "claims_report": "claims",
+    **dict.fromkeys(["ClassStructure", "ClosedClass", "closed_classes"], "classes"),
+    **dict.fromkeys(["Distribution", "propagate"], "propagation"),
+}
+
+
+def __getattr__(name):
+    """The names of ``__all__``, imported from their module on first use
+    (PEP 562): importing one analysis does not import all the others."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AbsorptionResult",

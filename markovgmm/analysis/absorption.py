@@ -129,8 +129,11 @@ def absorption_probabilities(chain, start: int | np.integer | None = None, progr
         starts = np.arange(chain.n_states)
         transient = structure.transient
     else:
-        starts = np.array([int(start)])
-        transient = np.intersect1d(reachable_states(chain, int(start)), structure.transient)
+        from ._start import start_number
+
+        start = start_number(chain, start)
+        starts = np.array([start])
+        transient = np.intersect1d(reachable_states(chain, start), structure.transient)
     n_classes = len(classes)
     # Right-hand sides: one-step probability into each closed class, and 1 (in numerator units) for the time.
     rows = np.repeat(np.arange(len(transient)), np.diff(chain.indptr)[transient])
@@ -247,12 +250,9 @@ def absorb(chain, start: int | np.integer | tuple | list, horizon: int | None = 
     >>> lumped["polarization"], lumped["states"], lumped["lumped_states"], len(lumped["classes"])
     (Fraction(139813, 1630674), 25, 15, 4)
     """
-    if isinstance(start, (int, np.integer)):
-        start_state = chain.counts(int(start)) if not chain.lumped else None
-        start = int(start)
-    else:
-        start_state = chain.system.check_state(start)
-        start = chain.index(start_state)
+    from ._start import parse_start
+
+    start, start_state = parse_start(chain, start)
     structure = closed_classes(chain)
     result = absorption_probabilities(chain, start, progress=progress, structure=structure)
     probabilities = result.class_probabilities[0]

@@ -66,12 +66,9 @@ def _kind_masks(chain, structure):
 
 
 def _check_start(chain, start):
-    if isinstance(start, (tuple, list)):
-        return chain.index(start)
-    start = int(start)
-    if not 0 <= start < chain.n_states:
-        raise InputError(f"start must be a state number from 0 to {chain.n_states - 1} or a count state, got {start}")
-    return start
+    from ._start import start_number
+
+    return start_number(chain, start)
 
 
 def _ratio(bound, exact):

@@ -298,11 +298,9 @@ def _target_states(structure, target, K):
 
 
 def _start_number(chain, start):
-    if isinstance(start, (int, np.integer)) and not isinstance(start, bool):
-        if not 0 <= start < chain.n_states:
-            raise InputError(f"start: a state number must be in 0..{chain.n_states - 1}, got {start}")
-        return int(start)
-    return chain.index(start)
+    from ._start import start_number
+
+    return start_number(chain, start)
 
 
 class _Certifier:

@@ -827,7 +827,9 @@ def a3_limit(chain, start, structure=None, absorption=None):
     zero = Fraction(0) if chain.exact else 0.0
     single = all(len(cls.states) == 1 for cls in structure.classes)
     if absorption is None and single:
-        law, classes, polarization = _grouped_limit(chain, int(start), structure, f2)
+        from ._start import start_number
+
+        law, classes, polarization = _grouped_limit(chain, start_number(chain, start), structure, f2)
         roots, converges = dict(law), True
     else:
         absorption = absorption if absorption is not None else absorption_probabilities(chain, start, structure=structure)
@@ -967,7 +969,9 @@ def claims_report(chain, start, horizon=50, epsilon=Fraction(1, 2), progress=Non
     epsilon = to_fraction(epsilon, "epsilon")
     if epsilon <= 0:
         raise InputError(f"epsilon must be a positive rational, got {fraction_str(epsilon)}")
-    start = int(start)
+    from ._start import start_number
+
+    start = start_number(chain, start)
     series = moment_series(chain, start, int(horizon), progress=progress)
     a1 = a1_check(chain)
     a1["symbolic"] = a1_symbolic(chain.system)

@@ -141,12 +141,9 @@ def point_mass(chain, start):
             raise InputError("start: probabilities must be nonnegative and sum to 1")
         keep = probs > 0
         return Distribution(0, states[keep], probs[keep], 1.0, False)
-    try:
-        s = int(start)
-    except (TypeError, ValueError):
-        raise InputError(f"start: expected a state number or a {{state: probability}} dict, got {start!r}") from None
-    if not 0 <= s < n:
-        raise InputError(f"start: state number must lie in 0..{n - 1}, got {s}")
+    from ._start import start_number
+
+    s = start_number(chain, start)  # a state number or the state itself (one parser, ._start)
     one = np.array([1], dtype=object) if chain.exact else np.array([1.0])
     return Distribution(0, np.array([s], dtype=np.int64), one, 1 if chain.exact else 1.0, chain.exact)
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from ..analysis.absorption import absorb
-from ..chain.build import build_chain
+import math
+from fractions import Fraction
+
 from ..errors import InputError
-from ..numbers import fraction_str
-from ..progress import progress_bar
-from ..system import state_text
 from ._options import add_chain_options, announce_cost, print_json, start_from_args, system_from_args
 
-__all__ = ["register", "run", "run_certified", "run_certified_gaussian", "format_value"]
+__all__ = ["register", "run", "run_certified", "run_certified_gaussian", "format_value", "float_check", "CHECK_STATE_LIMIT"]
+
+#: ``--check auto`` checks the float answer against a certified enclosure up to this many (lumped) states.
+CHECK_STATE_LIMIT = 200_000
+#: A float value is replaced by the certified one when its proven relative error exceeds this.
+RELIABLE_RTOL = 1e-6
 
 
 def register(subparsers):
@@ -39,13 +42,24 @@ def register(subparsers):
         help="report intervals that provably contain P(polarisation) and P(consensus) (exact chain, float solves, "
         "exact certificate; keeps relative accuracy for tiny probabilities) instead of point values",
     )
+    parser.add_argument(
+        "--check",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="float path: prove each probability's error with a certified enclosure and replace values float64 "
+        f"cannot vouch for (auto: rational chains up to {CHECK_STATE_LIMIT:,} states; off: an error estimate only)",
+    )
     parser.set_defaults(func=run)
 
 
-def format_value(value, exact):
-    """Human form: floats to 12 digits; exact values as decimal and fraction."""
+def format_value(value, exact, error=None):
+    """Human form.  Exact values: decimal and fraction.  Floats: only the
+    digits that ``error`` (an absolute error bound or estimate) vouches for,
+    with ``± error`` beside; without ``error``, 6 significant digits."""
     if not exact:
-        return f"{value:.12g}"
+        return _float_text(float(value), error)
+    from ..numbers import fraction_str
+
     text = fraction_str(value)
     if "/" not in text:
         return text
@@ -54,59 +68,201 @@ def format_value(value, exact):
     return f"{float(value):.12g}  [{text}]"
 
 
+def _float_text(value, error):
+    if error is None:
+        return f"{value:.6g}"
+    if error == 0:
+        return f"{value:.17g}"
+    if abs(value) <= error:
+        return f"{value:.1e} ± {error:.1e} (no digit certain)"
+    digits = max(1, min(17, int(math.floor(math.log10(abs(value)) - math.log10(error))) + 1))
+    return f"{value:.{digits}g} ± {error:.1e}"
+
+
+def _quantities(report):
+    """(name, float value) of every probability the report states from the start."""
+    pairs = [("polarization", report["polarization"]), ("consensus", report["consensus"])]
+    by_component = report["consensus_by_component"]
+    if by_component is not None:
+        pairs += [(f"consensus_on_{k}", v) for k, v in enumerate(by_component)]
+    return pairs + [("other", report["other"])]
+
+
+def float_check(system, chain, start_state, report, mode="auto", lump="auto", progress=None):
+    """Error statement of a float ``absorb`` report (issue 13: a float value
+    is never printed without one).
+
+    Where the probabilities are rational and the chain has at most
+    :data:`CHECK_STATE_LIMIT` states (``mode="auto"``; ``"on"``: any size),
+    the exact chain is built and
+    :func:`~markovgmm.analysis.certified.certified_absorb` encloses each
+    probability; the error of the float value is then proven:
+    ``max(|v - lo|, |v - hi|)`` rounded up.  A value outside ``[0, 1]`` or
+    with proven relative error above :data:`RELIABLE_RTOL` is replaced in
+    ``report`` by the certified midpoint, and the float value kept under
+    ``<name>_float``.  Otherwise (``"off"``, Gaussian ownership, too large)
+    the error is an estimate, ``64 eps (1 + E[steps])`` (the condition of
+    ``I - Q`` is at most twice the largest expected absorption time), and a
+    value outside ``[0, 1]`` is flagged unreliable.
+
+    Returns a dict ``{"method": "certified" | "estimate", "errors": {name:
+    float}, "unreliable": [names], "replaced": [names], "intervals": {name:
+    [lo, hi]}}``; ``errors`` are absolute.
+    """
+    values = dict(_quantities(report))
+    n = chain.n_states
+    certify = system.exact_supported and (mode == "on" or (mode == "auto" and n <= CHECK_STATE_LIMIT))
+    check = {"method": "certified" if certify else "estimate", "errors": {}, "unreliable": [], "replaced": [], "intervals": {}}
+    if not certify:
+        estimate = 64 * 2.0**-52 * (1 + abs(float(report["expected_steps"])))
+        for name, value in values.items():
+            check["errors"][name] = estimate
+            if not 0 <= value <= 1 or 0 < abs(value) < estimate:  # an exact 0 is a sum over no class
+                check["unreliable"].append(name)
+        return check
+    from ..analysis.certified import certified_absorb
+    from ..chain.build import build_chain
+
+    exact_chain = build_chain(system, exact=True, lump=lump)
+    boxes = certified_absorb(exact_chain, start_state, rtol=1e-9, progress=progress)
+    intervals = {
+        "polarization": boxes["polarization_interval"],
+        "consensus": boxes["consensus_interval"],
+        "other": boxes["other"]["interval"],
+        **{f"consensus_on_{k}": box["interval"] for k, box in enumerate(boxes["consensus_by_component"])},
+    }
+    for name, value in values.items():
+        if name not in intervals:
+            continue
+        lo, hi = (Fraction(x) for x in intervals[name])
+        exact_value = Fraction(value) if math.isfinite(value) else None
+        error = float(max(abs(exact_value - lo), abs(exact_value - hi))) * (1 + 2.0**-50) if exact_value is not None else math.inf
+        check["errors"][name] = error
+        check["intervals"][name] = [str(lo), str(hi)]
+        middle = (lo + hi) / 2
+        if not 0 <= value <= 1 or error > RELIABLE_RTOL * float(middle):
+            check["unreliable"].append(name)
+            check["replaced"].append(name)
+            check["errors"][name] = float(hi - lo) * (1 + 2.0**-50)
+            _replace(report, name, value, float(middle))
+    return check
+
+
+def _replace(report, name, old, new):
+    """Put the certified value ``new`` in place of the float ``old``; keep ``old`` as ``<name>_float``."""
+    report[f"{name}_float"] = old
+    if name.startswith("consensus_on_"):
+        report["consensus_by_component"][int(name.rsplit("_", 1)[1])] = new
+    else:
+        report[name] = new
+
+
 def run(args):
+    from .. import __version__
+    from ..progress import progress_bar
+
     if args.horizon is not None and args.horizon < 0:
         raise InputError(f"horizon must be a nonnegative integer, got {args.horizon}")
     system = system_from_args(args)
     start_state = start_from_args(system, args)
     lump = {"auto": "auto", "on": True, "off": False}[args.lump]
-    announce_cost(system, args.quiet, lump=lump)
+    cost = announce_cost(system, args.quiet, lump=lump)
     if args.certified and not system.exact_supported:
         return run_certified_gaussian(args, system, start_state)
-    chain = build_chain(system, exact=args.exact or args.certified, lump=lump)
+    from ..analysis.absorption import absorb
+    from ..chain.build import build_chain
+
+    exact = args.exact or args.certified
+    with progress_bar(cost["states"], "building", quiet=args.quiet, unit="states") as bar:
+        chain = build_chain(system, exact=exact, lump=lump, progress=lambda done: bar.update(done - bar.n))
     if args.certified:
         return run_certified(args, chain, start_state)
-    with progress_bar(None, "solving", quiet=args.quiet, unit="states") as bar:
+    # The total is the chain's size: the transient states reachable from the start are at most that many.
+    with progress_bar(chain.n_states, "solving", quiet=args.quiet, unit="states") as bar:
         report = absorb(chain, start_state, horizon=args.horizon, progress=lambda done: bar.update(done - bar.n))
+    report["version"] = __version__
+    check = None
+    if not chain.exact:
+        targets = system.components + 3  # polarisation, consensus, each component, other
+        with progress_bar(targets, "checking (certified)", quiet=args.quiet, unit="targets") as bar:
+            check = float_check(
+                system, chain, start_state, report, mode=args.check, lump=lump, progress=lambda done: bar.update(done - bar.n)
+            )
+        report["float_check"] = check
     if args.json:
         print_json(report)
         return 0
-    fmt = lambda v: format_value(v, chain.exact)  # noqa: E731
+    from ..system import state_text
+
+    errors = check["errors"] if check else {}
+    fmt = lambda v, name=None: format_value(v, chain.exact, errors.get(name) if check else None)  # noqa: E731
     print(f"system      {report['system']}")
     print(f"start       {state_text(report['start'])}")
-    print(f"arithmetic  {'exact (rational)' if chain.exact else 'float64'}")
+    if chain.exact:
+        print("arithmetic  exact (rational)")
+    elif check["method"] == "certified":
+        print("arithmetic  float64; each probability's error proven by a certified enclosure (± is that bound)")
+    else:
+        print("arithmetic  float64; ± is an error estimate (64 eps (1 + E[steps])), not a proof")
     print(f"states      {report['states']:,} ({report['transient']:,} transient, {report['transitions']:,} transitions)")
     if chain.lumped:
         print(f"lumped      {report['lumped_states']:,} orbits of the agents' symmetry group {chain.group.describe()} "
               "(transient, transitions and classes counted on orbits)")
-    print(f"P(polarisation)       {fmt(report['polarization'])}")
-    print(f"P(consensus)          {fmt(report['consensus'])}")
-    for k, value in enumerate(report["consensus_by_component"]):
-        print(f"  on component {k:<6} {fmt(value)}")
+    print(f"P(polarisation)       {fmt(report['polarization'], 'polarization')}")
+    print(f"P(consensus)          {fmt(report['consensus'], 'consensus')}")
+    for k, value in enumerate(report["consensus_by_component"] or []):
+        print(f"  on component {k:<6} {fmt(value, f'consensus_on_{k}')}")
     if report["other"]:
-        print(f"P(other)              {fmt(report['other'])}")
+        print(f"P(other)              {fmt(report['other'], 'other')}")
     print(f"E[absorption steps]   {fmt(report['expected_steps'])}")
+    if check:
+        for name in check["replaced"]:
+            print(f"note        float64 gave {name} = {report[name + '_float']:.3g}, which it cannot vouch for; "
+                  f"the value shown is certified, in [{_short(check['intervals'][name][0])}, {_short(check['intervals'][name][1])}]")
+        for name in set(check["unreliable"]) - set(check["replaced"]):
+            print(f"warning     float64 {name} is unreliable (outside [0, 1] or below its error estimate "
+                  f"{check['errors'][name]:.1e}); use --exact or --certified")
+    # Class probabilities come from the same float solve: their error is of the order of the largest one above.
+    class_error = max(errors.values()) if errors else None
     mirror = chain.system.model == "mirror"
     if mirror:
         print("silos at absorption   " + ", ".join(f"{s}: {fmt(v)}" for s, v in report["silos_law"].items()))
-    print("closed classes:")
+    note = "" if chain.exact else f" (float64, error about {class_error:.1e})"
+    print(f"closed classes{note}:")
     print(f"  {'kind':<10} {'silo sizes' if mirror else 'camp sizes':<12} {'probability':<24} state")
     for cls in report["classes"]:
         sizes = cls["silo_sizes"] if mirror else cls["camp_sizes"]
         sizes = ",".join(map(str, sizes)) if sizes else "-"
         state = state_text(cls["states"][0]) + (" ..." if len(cls["states"]) > 1 else "")
-        value = f"{float(cls['probability']):.12g}"
+        value = f"{float(cls['probability']):.12g}" if chain.exact else _class_text(float(cls["probability"]), class_error)
         print(f"  {cls['kind']:<10} {sizes:<12} {value:<24} {state}")
     if args.horizon is not None:
         print("P(absorbed by step t):")
         for t, value in enumerate(report["absorption_time_cdf"]):
-            print(f"  t={t:<5} {float(value):.12g}")
+            print(f"  t={t:<5} {float(value):.12g}" if chain.exact else f"  t={t:<5} {_class_text(float(value), class_error)}")
     return 0
+
+
+def _class_text(value, error):
+    """A float to the absolute precision ``error``: ``0.123457``, or ``< 1e-14`` when below it."""
+    if not error:
+        return f"{value:.6g}"
+    if abs(value) < error:
+        return f"< {error:.0e}"
+    places = max(0, min(17, -int(math.floor(math.log10(error)))))
+    return f"{value:.{places}f}"
+
+
+def _short(text):
+    return text if len(text) <= 40 else f"{float(Fraction(text)):.6e}"
 
 
 def run_certified(args, chain, start_state):
     """``absorb --certified``: certified intervals (:func:`~markovgmm.analysis.certified.certified_absorb`)."""
+    from .. import __version__
     from ..analysis.certified import certified_absorb
+    from ..progress import progress_bar
+    from ..system import state_text
 
     if args.horizon is not None:
         raise InputError("horizon: not available with --certified (the time distribution is exact with --exact)")
@@ -121,6 +277,8 @@ def run_certified(args, chain, start_state):
         "lumped_states": chain.n_states if chain.lumped else None,
         "transitions": chain.n_transitions,
         **intervals,
+        "polarization_relative_width": intervals["relative_width"],
+        "version": __version__,
     }
     if args.json:
         print_json(report)
@@ -150,7 +308,9 @@ def run_certified_gaussian(args, system, start_state):
     """``absorb --certified --ownership gaussian``: interval value iteration over
     the box of chains allowed by a kernel enclosure
     (:func:`~markovgmm.chain.gaussian.gaussian_polarization_interval`)."""
+    from .. import __version__
     from ..chain.gaussian import gaussian_polarization_interval
+    from ..system import state_text
 
     if args.horizon is not None:
         raise InputError("horizon: not available with --certified")
@@ -163,7 +323,9 @@ def run_certified_gaussian(args, system, start_state):
         "polarization_interval": [box["lower"], box["upper"]],
         "relative_width": (width / box["lower"]) if box["lower"] > 0 else None,
         **{key: box[key] for key in ("iterations", "kernel_width", "states")},
+        "version": __version__,
     }
+    report["polarization_relative_width"] = report["relative_width"]
     if args.json:
         print_json(report)
         return 0
