@@ -424,15 +424,76 @@ QUICK_CASES = [
 QUICK_FAMILIES = [(2, "exact", [4, 6, 8]), (3, "float", [4, 6])]
 
 
+# ---------------------------------------------------------------------------
+# Many agents (issue 12 item 1): the same lumped chain fed to markovgmm and Storm.
+# ---------------------------------------------------------------------------
+AGENT_CASES = [(5, 10), (6, 8), (7, 7), (8, 6), (9, 6), (10, 5), (9, 8)]
+
+
+def many_agents(out_path, cases=AGENT_CASES):
+    """markovgmm float end to end (lumped build + solve) and certified (exact
+    lumped build + certified enclosure) against Storm's float engine on the
+    same lumped chain (its DRN export; Storm's time = DRN parse + model
+    check, the export itself not counted), in this one process."""
+    sys.path.insert(0, HERE)
+    from _shared import storm_float
+
+    from markovgmm.analysis.absorption import absorption_probabilities
+    from markovgmm.analysis.certified import certified_absorption
+    from markovgmm.chain.build import build_chain
+
+    build_chain(_system({"m": 3, "N": 2}), exact=False, lump=True)  # warm-up
+    rows = []
+    for m, N in cases:
+        system = _system({"m": m, "N": N})
+        began = time.perf_counter()
+        chain = build_chain(system, exact=False, lump=True)
+        start = chain.index(_start(system))
+        value = float(absorption_probabilities(chain, start).polarization())
+        float_s = time.perf_counter() - began
+        began = time.perf_counter()
+        exact_chain = build_chain(system, exact=True, lump=True)
+        box = certified_absorption(exact_chain, exact_chain.index(_start(system)), rtol=1e-9)
+        cert_s = time.perf_counter() - began
+        storm_value, storm_s = storm_float(exact_chain, exact_chain.index(_start(system)))
+        lo, hi = float(box.lower), float(box.upper)
+        rows.append((m, N, chain.n_states, chain.n_transitions, float_s, value, cert_s, lo, hi, box.relative_width, storm_s, storm_value))
+        print(rows[-1], flush=True)
+    lines = [
+        "# Many agents: markovgmm against Storm on the same lumped chain (issue 12 item 1)",
+        "",
+        f"`python benchmarks/bench_scale.py --agents` on {platform.node()} ({os.cpu_count()} cores); K = 2, r = 1, sync, support,",
+        "complete graph, balanced start; the chain lumped by S_m (population build).  markovgmm float = lumped float build",
+        "+ solve from the System; certified = exact lumped build + certified enclosure (rtol 1e-9); Storm = float engine",
+        "(default settings) reading the same lumped chain's DRN export, parse + check (the export is not counted).",
+        "Ratio = markovgmm time / Storm time (target <= 1 for float); all in one process, one run.",
+        "",
+        "| m, N | orbits | transitions | markovgmm float | certified (rel. width) | Storm float | float / Storm | certified / float |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m, N, n, T, fs, v, cs, lo, hi, w, ss, sv in rows:
+        ratio = f"{fs / ss:.2f}" if ss else "-"
+        storm = f"{ss:.2f} s ({sv:.6e})" if ss else "no stormpy"
+        lines.append(
+            f"| {m}, {N} | {n:,} | {T:,} | {fs:.2f} s ({v:.6e}) | {cs:.2f} s ({w:.1e}) | {storm} | {ratio} | {cs / fs:.2f} |"
+        )
+    with open(out_path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
 def main(argv=None):
     sys.set_int_max_str_digits(0)  # exact results are compared as Fractions parsed from "p/q"
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "SPEC"), help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="smallest cases only (smoke run)")
+    parser.add_argument("--agents", action="store_true", help="only the many-agent comparison (results_scale_agents.md)")
     parser.add_argument("--out", default=os.path.join(HERE, "results_scale.md"))
     args = parser.parse_args(argv)
     if args.child:
         child_main(args.child[0], json.loads(args.child[1]))
+        return 0
+    if args.agents:
+        many_agents(os.path.join(HERE, "results_scale_agents.md"))
         return 0
     began = time.perf_counter()
     log = lambda text: print(f"[{time.perf_counter() - began:6.1f} s] {text}", file=sys.stderr, flush=True)  # noqa: E731

@@ -178,8 +178,12 @@ def test_perturbed_float_solver_still_encloses(scale, noise, max_refinements, co
 
 
 @pytest.mark.parametrize("answer", [np.zeros_like, lambda r: -r])
-def test_useless_solver_refuses(answer):
-    """A solver that gives nothing, or nothing with A z > 0, yields no certificate."""
+def test_useless_solver_refuses(answer, monkeypatch):
+    """A solver that gives nothing, or nothing with A z > 0, yields no
+    certificate (blockwise fallback forced onto the same float solver)."""
+    import markovgmm.analysis.certified as certified
+
+    monkeypatch.setattr(certified, "_EXACT_BLOCK", 0)
     chain = build_chain(System(agents=2, components=2, memory=4))
     with pytest.raises(CertificationError):
         certified_absorption(chain, ((2, 2), (2, 2)), float_solver=lambda A: answer)
@@ -292,3 +296,35 @@ def test_bad_tolerances(kwargs, match):
     chain = build_chain(System(agents=2, components=2, memory=4))
     with pytest.raises(InputError, match=match):
         certified_absorption(chain, ((2, 2), (2, 2)), **kwargs)
+
+
+def test_blockwise_fallback_certifies_when_the_whole_system_cannot():
+    """A solver too poor for the whole system (A z = 1 fails): the block-by-block
+    certificate (small blocks exact, outward rounding) still encloses the exact
+    value, tightly; the refusal test above shows the same solver alone fails."""
+    chain = build_chain(System(agents=3, components=2, memory=6, graph="path"))
+    start = chain.index(((3, 3), (2, 4), (4, 2)))
+    exact = absorption_probabilities(chain, start)
+    box = certified_absorption(chain, start, float_solver=lambda A: np.zeros_like, rtol=1e-12)
+    assert box.contains(exact.polarization()) and box.converged and box.relative_width <= 1e-12
+    consensus = certified_absorption(chain, start, target=0, float_solver=lambda A: np.zeros_like, rtol=1e-12)
+    assert consensus.contains(exact.consensus_by_component()[0]) and consensus.relative_width <= 1e-12
+
+
+@pytest.mark.parametrize("exact_block", [0, 400])
+def test_blockwise_bounds_enclose_every_state(exact_block, monkeypatch):
+    """Blockwise bounds at every transient state (large blocks by certified
+    refinement with exact_block=0, small ones exact otherwise) contain the exact solution."""
+    import markovgmm.analysis.certified as certified
+    from markovgmm.analysis.certified import _BlockwiseCertifier, _Certifier, _target_states
+
+    monkeypatch.setattr(certified, "_EXACT_BLOCK", exact_block)
+    chain = build_chain(System(agents=3, components=2, memory=5), lump=True)
+    cert = _Certifier(chain, chain.index(((3, 2), (2, 3), (3, 2))), None, 12)
+    _name, in_target = _target_states(cert.structure, "polarised", 2)
+    LO, HI = _BlockwiseCertifier(chain, cert.transient, in_target, 12, None, 200).bounds()
+    exact = absorption_probabilities(chain)
+    for k, s in enumerate(cert.transient.tolist()):
+        value = exact.polarization(s)
+        assert F(int(LO[k]), 1 << 200) <= value <= F(int(HI[k]), 1 << 200)
+        assert F(int(HI[k]) - int(LO[k]), 1 << 200) <= F(1, 2**150)
