@@ -155,6 +155,8 @@ COLUMNS = [
     "polarization_float",
     "polarization_lo",
     "polarization_hi",
+    "polarization_lo_exact",
+    "polarization_hi_exact",
     "polarization_relative_width",
     "consensus_exact",
     "consensus_float",
@@ -548,20 +550,46 @@ def compute_cell(cell, results=None, note="", memory_limit=None):
 
 def _certified_columns(row, chain, start):
     """P(polarisation) enclosed by :func:`~markovgmm.analysis.certified.certified_absorption`
-    (exact chain); bounds as 17-digit decimals rounded outward, so still rigorous."""
+    (exact chain).  ``polarization_lo/hi``: decimals of float64 numbers rounded
+    outward (:func:`float_outward`), so that any reader that parses them as
+    float64 (``pandas.read_csv``, ``float()``) still holds an enclosure;
+    ``polarization_lo_exact/hi_exact``: the bounds as exact rationals ``p/q``."""
     from .analysis.certified import CertificationError, certified_absorption
 
     try:
         box = certified_absorption(chain, start)
     except CertificationError as err:  # deterministic: the float solver could not certify this chain
         raise InputError(f"certified: {_one_line(err)}") from None
-    row["polarization_lo"], row["polarization_hi"] = box.decimal(17)
+    row["polarization_lo"] = repr(float_outward(box.lower, up=False))
+    row["polarization_hi"] = repr(float_outward(box.upper, up=True))
+    row["polarization_lo_exact"], row["polarization_hi_exact"] = fraction_str(box.lower), fraction_str(box.upper)
     row["polarization_relative_width"] = repr(float(box.relative_width))
 
 
 # ---------------------------------------------------------------------------
 # The table
 # ---------------------------------------------------------------------------
+def float_outward(value, up):
+    """The float64 nearest to the rational ``value`` on the safe side: the
+    largest float ``<= value`` (``up=False``) or the smallest ``>= value``.
+    Its ``repr`` is the shortest decimal that parses back to exactly it.
+
+    >>> from fractions import Fraction
+    >>> float_outward(Fraction(1, 10), up=False) < Fraction(1, 10) < float_outward(Fraction(1, 10), up=True)
+    True
+    """
+    import math
+    from fractions import Fraction
+
+    value = Fraction(value)
+    f = float(value)
+    if up and Fraction(f) < value:
+        f = math.nextafter(f, math.inf)
+    elif not up and Fraction(f) > value:
+        f = math.nextafter(f, -math.inf)
+    return f
+
+
 def finished_cells(path):
     """Keys of the cells already in the table at ``path`` (empty if absent).
 

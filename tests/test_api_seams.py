@@ -172,3 +172,42 @@ def test_chain_value_is_solved_on_orbits(monkeypatch):
     exact, value = simulate_chain.chain_value(system, start)
     full = real(system)
     assert seen == [True] and exact == solve(full, full.index(start)).polarization() and value == float(exact)
+
+
+# --- sweep CSV: bounds that survive float64 parsing --------------------------------------------------------------
+
+
+def _read_bounds(path):
+    """The CSV's bounds as a float64 reader sees them: pandas if installed, else csv + float()."""
+    try:
+        import pandas
+    except ImportError:
+        import csv
+
+        with open(path, newline="") as handle:
+            return [(float(r["polarization_lo"]), float(r["polarization_hi"]), r) for r in csv.DictReader(handle)]
+    frame = pandas.read_csv(path, dtype={"polarization_exact": str, "polarization_lo_exact": str, "polarization_hi_exact": str})
+    return [(float(r["polarization_lo"]), float(r["polarization_hi"]), r) for _, r in frame.iterrows()]
+
+
+def test_sweep_csv_bounds_keep_the_enclosure_as_floats(tmp_path):
+    import csv
+
+    from markovgmm import sweep
+
+    config = {"agents": [2, 3], "memory": [4, 5, 6, 7, 8], "results": ["exact", "certified"]}
+    rows = [sweep.compute_cell(cell) for cell in sweep.expand_cells(sweep.load_config(config))]
+    path = tmp_path / "table.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=sweep.COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: sweep._cell_text(row.get(k, "")) for k in sweep.COLUMNS})
+    read = _read_bounds(path)
+    assert len(read) == 10
+    for lo, hi, row in read:
+        exact = F(str(row["polarization_exact"]))
+        assert F(lo) <= exact <= F(hi), row["cell"]
+        assert F(str(row["polarization_lo_exact"])) <= exact <= F(str(row["polarization_hi_exact"]))
+    for value in [F(1, 3), F(139813, 1630674), F(2, 7) * F(10) ** -30, F(1)]:
+        assert F(sweep.float_outward(value, up=False)) <= value <= F(sweep.float_outward(value, up=True))
