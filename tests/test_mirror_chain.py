@@ -228,12 +228,13 @@ def test_exact_and_float_laws_come_from_the_same_numbers():
 
 STORM_MIRROR = [
     (dict(agents=2, components=2, memory=2, neighbours=1, mirror="1/5"), ((1, 1), (2, 0))),
+    (dict(agents=2, components=2, memory=4, neighbours=1, mirror="1/2", geometry="simplex"), ((3, 1), (1, 3))),
     (dict(agents=3, components=2, memory=3, neighbours=1, mirror="1/2"), ((2, 1), (1, 2), (3, 0))),
     (dict(agents=3, components=2, memory=2, neighbours=2, mirror=0), ((1, 1), (2, 0), (0, 2))),
     (dict(agents=3, components=3, memory=2, neighbours=1, mirror="1/5", geometry="simplex"), ((1, 1, 0), (0, 1, 1), (2, 0, 0))),
     (dict(agents=4, components=2, memory=3, neighbours=1, mirror="1/2"), REFERENCE_START),
     (dict(agents=4, components=2, memory=2, neighbours=3, mirror=1), ((1, 1), (1, 1), (2, 0), (0, 2))),
-    (dict(agents=4, components=2, memory=3, neighbours=2, mirror="1/5", ties="uniform"), ((2, 1), (1, 2), (3, 0), (0, 3))),
+    (dict(agents=4, components=2, memory=2, neighbours=2, mirror="1/5", ties="uniform"), ((1, 1), (2, 0), (0, 2), (1, 1))),
     (dict(agents=2, components=3, memory=3, neighbours=1, mirror="1/2", geometry="simplex"), ((1, 1, 1), (3, 0, 0))),
     (dict(agents=3, components=3, memory=2, neighbours=2, mirror="1/2", geometry="line"), ((1, 0, 1), (0, 2, 0), (1, 1, 0))),
 ]
