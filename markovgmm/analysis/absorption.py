@@ -21,6 +21,7 @@ from fractions import Fraction
 import numpy as np
 from scipy.sparse.csgraph import breadth_first_order
 
+from ..observables import silo_sizes, silos_of_weights
 from .classes import closed_classes
 from .linalg import solve_absorbing
 from .propagation import propagate
@@ -234,6 +235,9 @@ def absorb(chain, start: int | np.integer | tuple | list, horizon: int | None = 
         ``expected_steps``, ``classes`` (each with ``kind``, ``states`` as
         count vectors, ``probability``, ``component``, ``camps``,
         ``camp_sizes``) and, with a ``horizon``, ``absorption_time_cdf``.
+        For the mirror model (MODEL.md 6.2) every class also has ``silos``
+        and ``silo_sizes``, and ``silos_law`` maps a number of silos to its
+        probability at absorption.
         On a lumped chain the classes are the full chain's when the start's
         own symmetry fixes each one's share
         (:func:`~markovgmm.chain.lumped.split_closed_classes`); otherwise
@@ -286,9 +290,29 @@ def absorb(chain, start: int | np.integer | tuple | list, horizon: int | None = 
         "expected_steps": result.expected_steps[0],
         "classes": classes,
     }
+    if chain.system.model == "mirror":
+        _add_silos(report)
     if horizon is not None:
         report["absorption_time_cdf"] = absorption_time_distribution(chain, start, horizon, structure)
     return report
+
+
+def _add_silos(report):
+    """Silos of each closed class and the law of the number of silos at
+    absorption (MODEL.md 6.2): an agent's silo is the argmax of its counts,
+    the lowest index on ties; a class's silos are known when every state in
+    it has the same silo sizes (else ``silos`` is None and the class's
+    probability is reported under ``silos_law["varies"]``)."""
+    law = {}
+    for cls in report["classes"]:
+        sizes = {silo_sizes(silos_of_weights(np.array(state))) for state in cls["states"]}
+        known = len(sizes) == 1
+        cls["silo_sizes"] = list(sizes.pop()) if known else None
+        cls["silos"] = len(cls["silo_sizes"]) if known else None
+        key = cls["silos"] if known else "varies"
+        if cls["probability"]:  # the law lists the numbers of silos that occur
+            law[key] = law.get(key, 0) + cls["probability"]
+    report["silos_law"] = dict(sorted(law.items(), key=lambda item: (isinstance(item[0], str), item[0])))
 
 
 def _full_classes(chain, start_state, structure, probabilities, classes):
