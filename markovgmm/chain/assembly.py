@@ -244,16 +244,18 @@ def estimate_cost(system, table=None, lumped=False, group=None):
     per_row = _sampled_row_length(system, table, n, population_path)
     transitions = int(np.ceil(n * per_row))
     bits = _exact_denominator_bound(system, table).bit_length()
-    value_bytes = 8 if bits < 62 else 8 + 28 + 4 * (bits // 30 + 1)  # pointer + Python int
-    stored = transitions * (8 + value_bytes)
+    int_bytes = 0 if bits < 62 else 28 + 4 * (bits // 30 + 1)  # one Python int per stored value
+    stored = transitions * 16  # index + value (or pointer); copied once when the chunks are concatenated
     if population_path:
         from .population import _CHUNK_PARTIALS
 
-        chunk = int(min(_CHUNK_PARTIALS, 2 * E * transitions) * (m + 4) * 8 * 1.25)
+        per_partial = (24 if (m + 1) ** L < 2**40 else (m + 4) * 10) + int_bytes  # occupation keys, else rank tuples
+        chunk = int(min(_CHUNK_PARTIALS, 2 * E * transitions) * per_partial)
     else:
         expanded = E**m if system.schedule == "sync" else m * E
-        chunk = min(_CHUNK_ENTRIES, max(expanded, 1) * n) * 8 * 7 + (_CHUNK_ENTRIES * value_bytes if bits >= 62 else 0)
-    return {"states": n, "transitions": transitions, "bytes": int(2 * stored + transitions * 8 + n * m * 8 * 4 + chunk)}
+        chunk = min(_CHUNK_ENTRIES, max(expanded, 1) * n) * (8 * 7 + int_bytes)
+    total = 2 * stored + transitions * (8 + int_bytes) + n * m * 8 * 4 + chunk
+    return {"states": n, "transitions": transitions, "bytes": int(total)}
 
 
 def _sampled_row_length(system, table, n, population_path, sample=64):

@@ -92,10 +92,16 @@ def population_rows(system, reps, rep_index, exact, table, progress=None, kernel
     # Rows per chunk: twice the mean row length of a fixed sample of orbits, each expanded E ways.
     from .assembly import _sampled_row_length
 
-    per_row = max(1, int(2 * _sampled_row_length(system, table, n, True))) * E
+    per_row = (max(1, int(2 * _sampled_row_length(system, table, n, True))) if n > 4096 else min(E**m, n)) * E
     rows_per_chunk = max(1, _CHUNK_PARTIALS // per_row)
     lengths = np.zeros(n, dtype=np.int64)
     pieces = []
+    # Occupation keys sum_i (m+1)^rank_i identify a multiset without sorting, when they fit in int64.
+    occupation = None
+    if (m + 1) ** L * max(1, rows_per_chunk) < 2**62:
+        occupation = ((m + 1) ** reps.astype(np.int64)).sum(axis=1) if n else np.zeros(0, np.int64)
+        occupation_order = np.argsort(occupation, kind="stable")
+        occupation_sorted = occupation[occupation_order]
     denominator = 1.0
     for first in range(0, n, rows_per_chunk):
         chunk = reps[first : first + rows_per_chunk]
@@ -103,10 +109,19 @@ def population_rows(system, reps, rep_index, exact, table, progress=None, kernel
         if big and vals.dtype != object:
             vals = vals.astype(object)
         denominator = denom**m if exact else 1.0
-        row, key, data = _convolve(succ, vals, L)
-        cols = np.searchsorted(rep_index, key)
-        if len(cols) and not (rep_index[np.minimum(cols, n - 1)] == key).all():
-            raise AssertionError("population build: a successor multiset is not an orbit representative")
+        if occupation is not None:
+            row, key, data = _convolve_occupation(succ, vals, m + 1)
+            where = np.searchsorted(occupation_sorted, key)
+            if len(key) and not (occupation_sorted[np.minimum(where, n - 1)] == key).all():
+                raise AssertionError("population build: a successor multiset is not an orbit")
+            cols = occupation_order[where]
+            order = np.lexsort((cols, row))  # columns increasing within a row, as the expanded build
+            row, cols, data = row[order], cols[order], data[order]
+        else:
+            row, key, data = _convolve(succ, vals, L)
+            cols = np.searchsorted(rep_index, key)
+            if len(cols) and not (rep_index[np.minimum(cols, n - 1)] == key).all():
+                raise AssertionError("population build: a successor multiset is not an orbit representative")
         lengths[first : first + len(chunk)] = np.bincount(row, minlength=len(chunk))
         pieces.append((cols, data))
         if progress:
@@ -151,4 +166,31 @@ def _convolve(succ, vals, L):
             data = np.add.reduceat(data, heads)
             key, new_row, new_part = key[heads], new_row[heads], new_part[heads]
         row, part = new_row, new_part
+    return row, key, data
+
+
+def _convolve_occupation(succ, vals, base):
+    """As :func:`_convolve` with the multiset of successor ranks kept as its
+    occupation key ``sum_i base^rank_i`` (no sorting of tuples); returns
+    ``row``, occupation ``key`` and ``data`` sorted by ``(row, key)``."""
+    R, m, E = succ.shape
+    weight = base ** succ.astype(np.int64)  # (R, m, E)
+    span = base ** int(succ.max() + 1) if succ.size else 1
+    row = np.arange(R, dtype=np.int64)
+    key = np.zeros(R, dtype=np.int64)
+    data = np.ones(R, dtype=vals.dtype)
+    for i in range(m):
+        v = vals[row, i, :]
+        keep = (v != 0).ravel()
+        new_row = np.repeat(row, E)[keep]
+        key = (key[:, None] + weight[row, i, :]).ravel()[keep]
+        data = (data[:, None] * v).ravel()[keep]
+        combined = new_row * span + key
+        order = np.argsort(combined, kind="stable")
+        combined, data = combined[order], data[order]
+        if len(combined):
+            heads = np.flatnonzero(np.r_[True, combined[1:] != combined[:-1]])
+            data = np.add.reduceat(data, heads)
+            combined = combined[heads]
+        row, key = combined // span, combined % span
     return row, key, data
