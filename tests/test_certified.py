@@ -322,7 +322,7 @@ def test_blockwise_bounds_enclose_every_state(exact_block, monkeypatch):
     chain = build_chain(System(agents=3, components=2, memory=5), lump=True)
     cert = _Certifier(chain, chain.index(((3, 2), (2, 3), (3, 2))), None, 12)
     _name, in_target = _target_states(cert.structure, "polarised", 2)
-    LO, HI = _BlockwiseCertifier(chain, cert.transient, in_target, 12, None, 200).bounds()
+    LO, HI = _BlockwiseCertifier(chain, cert.transient, 12, None).bounds(in_target, 200)
     exact = absorption_probabilities(chain)
     for k, s in enumerate(cert.transient.tolist()):
         value = exact.polarization(s)

@@ -356,8 +356,11 @@ class _Certifier:
         if not in_target[self.reachable].any():
             return CertifiedInterval(name, Fraction(0), Fraction(0), Fraction(0), 0, True)
         try:
+            if getattr(self, "_whole_failed", False):
+                raise CertificationError("the whole-system certificate already failed")
             self._prepare()
         except CertificationError as err:
+            self._whole_failed = True
             return self._blockwise(name, in_target, rtol, str(err))
         system = self._system
         rows, cols, vals, _ = submatrix(self.chain, self.transient, np.flatnonzero(in_target))
@@ -388,10 +391,10 @@ class _Certifier:
         p = int(np.searchsorted(self.transient, self.start))
         bits = 256
         best = None
+        if getattr(self, "_blockwise_certifier", None) is None:
+            self._blockwise_certifier = _BlockwiseCertifier(self.chain, self.transient, self.max_refinements, self.float_solver)
         for _round in range(4):
-            LO, HI = _BlockwiseCertifier(
-                self.chain, self.transient, in_target, self.max_refinements, self.float_solver, bits
-            ).bounds()
+            LO, HI = self._blockwise_certifier.bounds(in_target, bits)
             lower, upper = Fraction(int(LO[p]), 1 << bits), Fraction(int(HI[p]), 1 << bits)
             best = CertifiedInterval(name, lower, upper, (lower + upper) / 2, 0, lower > 0 and upper - lower <= Fraction(rtol) * lower)
             if best.converged:
@@ -427,24 +430,26 @@ class _BlockwiseCertifier:
     frozen camps), well-conditioned ones large, so both halves are cheap.
     """
 
-    def __init__(self, chain, transient, in_target, max_refinements, float_solver, bits):
+    def __init__(self, chain, transient, max_refinements, float_solver):
         from .linalg import _block_order
 
-        self.chain, self.transient, self.bits = chain, transient, bits
+        self.chain, self.transient = chain, transient
+        self._block_solvers = {}
         self.max_refinements, self.float_solver = max_refinements, float_solver or default_solver
         self.d = int(chain.denominator)
         rows, cols, vals, n = submatrix(chain, transient, transient)
         self.V = sp.csr_matrix((np.arange(len(rows)) + 1, (rows, cols)), shape=(n, n))
         self.vals = np.array([int(v) for v in vals.tolist()], dtype=object)
-        trow, _tcol, tval, _ = submatrix(chain, transient, np.flatnonzero(in_target))
-        self.B = np.zeros(n, dtype=object)
-        np.add.at(self.B, trow, np.array([int(v) for v in tval.tolist()], dtype=object))
         self.blocks = _block_order(chain, transient)
         self.n = n
 
-    def bounds(self):
-        """``(LO, HI)``: object int arrays, ``LO / 2^P <= x <= HI / 2^P``."""
-        n, d, one = self.n, self.d, 1 << self.bits
+    def bounds(self, in_target, bits):
+        """``(LO, HI)``: object int arrays, ``LO / 2^bits <= x <= HI / 2^bits``
+        for the probability of ending in the closed classes ``in_target``."""
+        trow, _tcol, tval, _ = submatrix(self.chain, self.transient, np.flatnonzero(in_target))
+        self.B = np.zeros(self.n, dtype=object)
+        np.add.at(self.B, trow, np.array([int(v) for v in tval.tolist()], dtype=object))
+        n, d, one = self.n, self.d, 1 << bits
         LO = np.zeros(n, dtype=object)
         HI = np.zeros(n, dtype=object)
         for block in self.blocks:
@@ -482,16 +487,19 @@ class _BlockwiseCertifier:
             lo = np.array([int(sol[k, 0].p) // int(sol[k, 0].q) for k in range(nb)], dtype=object)
             hi = np.array([-((-int(sol[k, 1].p)) // int(sol[k, 1].q)) for k in range(nb)], dtype=object)
             return np.maximum(lo, 0), hi
-        system = _ExactSystem(self.chain, self.transient[block])
-        solve = self.float_solver(system.A.tocsc())
-        Z, Ez, Rz, _, ok = system.refine(
-            np.full(nb, d, dtype=object), lambda X, E, R: max(R.tolist(), default=0) * 2 < d << E and E > 0,
-            self.max_refinements, solve,
-        )
-        if not ok:
-            raise CertificationError(f"a strongly connected block of {nb:,} states is too ill-conditioned for float64")
-        Mz = (d << Ez) - max(Rz.tolist())
-        Zmax = max(Z.tolist())
+        cached = self._block_solvers.get(int(block[0]))
+        if cached is None:
+            system = _ExactSystem(self.chain, self.transient[block])
+            solve = self.float_solver(system.A.tocsc())
+            Z, Ez, Rz, _, ok = system.refine(
+                np.full(nb, d, dtype=object), lambda X, E, R: max(R.tolist(), default=0) * 2 < d << E and E > 0,
+                self.max_refinements, solve,
+            )
+            if not ok:
+                raise CertificationError(f"a strongly connected block of {nb:,} states is too ill-conditioned for float64")
+            cached = (system, solve, Z, (d << Ez) - max(Rz.tolist()), max(Z.tolist()))
+            self._block_solvers[int(block[0])] = cached
+        system, solve, Z, Mz, Zmax = cached
         bounds = []
         for r, upper in ((r_lo, False), (r_hi, True)):
             # A x = r / (d 2^P) ; refine on numerators r (solves A x' = r / d, x = x' / 2^P) to |error| <= 1.
