@@ -172,3 +172,32 @@ def test_component_symmetry_group_falls_back_to_the_expanded_build():
     group = symmetry_group(system)
     assert group.has_components and not population.applies(system, group)
     assert population.applies(system, agent_group(system))
+
+
+def test_refusal_names_a_smaller_memory_that_fits():
+    from markovgmm.chain.assembly import estimate_cost
+    from markovgmm.errors import TooLargeError
+
+    limit = 200 * 2**20
+    with pytest.raises(TooLargeError, match=r"largest memory that fits here is memory=(\d+)") as err:
+        build_chain(System(agents=9, components=2, memory=12), lump=True, exact=False, memory_limit=limit)
+    import re
+
+    fits = int(re.search(r"memory=(\d+) \(", str(err.value)).group(1))
+    assert estimate_cost(System(agents=9, components=2, memory=fits), lumped=True)["bytes"] <= limit
+    assert estimate_cost(System(agents=9, components=2, memory=fits + 1), lumped=True)["bytes"] > limit
+
+
+def test_chain_repr_and_exact_matrix():
+    from markovgmm.errors import TooLargeError
+
+    chain = build_chain(System(agents=2, components=2, memory=4), lump=True)
+    assert repr(chain) == "<Chain pool m=2 K=2 N=4 sync, lumped S_2: 15 states, 64 transitions, exact>"
+    M = chain.exact_matrix()
+    for s in range(chain.n_states):
+        for t in range(chain.n_states):
+            assert Fraction(str(M.to_Matrix()[s, t])) == chain.probability(s, t)
+    with pytest.raises(TooLargeError, match="max_entries"):
+        chain.exact_matrix(max_entries=10)
+    with pytest.raises(TooLargeError, match="float build"):
+        build_chain(System(agents=2, components=2, memory=4), exact=False).exact_matrix()

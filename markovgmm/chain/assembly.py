@@ -323,10 +323,39 @@ def check_cost(system, table, memory_limit=None, lumped=False, group=None):
                 f"{lumped_cost['bytes'] / 2**30:.2f} GiB) gives the same absorption results: use --lump on "
                 f"(build_chain(..., lump=True)), or {advice}"
             )
+    smaller = _largest_memory_that_fits(system, limit, lumped, group)
+    if smaller is not None:
+        advice += f"; the largest memory that fits here is memory={smaller[0]} ({smaller[1]:,} {what}, about {smaller[2] / 2**30:.2f} GiB)"
     raise TooLargeError(
         f"{system.describe()}: {cost['states']:,} {what} and about {cost['transitions']:,} transitions need "
         f"about {cost['bytes'] / 2**30:.2f} GiB, over the {limit / 2**30:.2f} GiB limit; {advice}"
     )
+
+
+def _largest_memory_that_fits(system, limit, lumped, group, seconds=5.0):
+    """``(memory, states, bytes)`` of the largest memory below ``system``'s
+    whose build fits in ``limit`` (same everything else; bisection on the
+    estimate, at most ``seconds``), or None."""
+    import dataclasses
+    import time
+
+    began = time.perf_counter()
+    low = max(system.replace if system.model == "pool" else 1, system.components * system.prune + 1, 1)
+    high = system.memory - 1
+    best = None
+    while low <= high and time.perf_counter() - began < seconds:
+        mid = (low + high) // 2
+        try:
+            candidate = dataclasses.replace(system, memory=mid)
+            cost = estimate_cost(candidate, lumped=lumped, group=group)
+        except Exception:  # an invalid combination: look lower
+            high = mid - 1
+            continue
+        if cost["bytes"] <= limit:
+            best, low = (mid, cost["states"], cost["bytes"]), mid + 1
+        else:
+            high = mid - 1
+    return best
 
 
 def assemble_rows(system, ranks, exact, table=None, column_map=None, progress=None, kernel=None):
