@@ -40,7 +40,7 @@ CASES = [
     ("absorb-agents-441", ["absorb", "--agents", "441"], "agents/memory: C(N+K-1, K-1)^m = about"),
     ("absorb-memory-1e200", ["absorb", "-N", HUGE], "memory must be an integer >= 1 and <= 1,000,000,000, got about 10^200"),
     ("claims-agents-1000", ["claims", "--agents", "1000"], "agents/memory:"),
-    ("simulate-chain-agents-1001", ["simulate-chain", "--agents", "1001"], "agents must be an integer >= 1 and <= 1,000"),
+    ("simulate-chain-agents-1001", ["simulate-chain", "--agents", "1001", "--runs", "1", "--max-steps", "1"], "agents must be an integer >= 1 and <= 1,000"),
     ("verify-config-agents-1000", ["verify", "--config", "{cfg_verify_agents}"], "system 0: agents/memory:"),
     ("sweep-config-agents-1001", ["sweep", "{cfg_sweep_agents}", "--out", "{tmp}/t.csv"], "config: agents values must be integers >= 1 and <= 1,000"),
     # estimates in closed form, before anything is tabulated or allocated
@@ -62,6 +62,9 @@ CASES = [
     ("simulate-pool-growth", ["simulate", "--steps", "1000000", "--agents", "100"], "steps: the pool grows"),
     ("ensemble-samples", ["ensemble", "--samples", "1000000000000"], "samples must be an integer from 0 with samples x length"),
     ("ensemble-length", ["ensemble", "--length", "1000000000"], "length must be an integer from 1 to 10,000"),
+    ("simulate-mirror-components", ["simulate", "--model", "mirror", "--components", "100000000"], "--components must be an integer <= 10,000"),
+    ("simulate-mirror-delta-overflow", ["simulate", "--model", "mirror", "--delta", "1e308"], "--delta: delta x components / sigma"),
+    ("simulate-chain-agents-1000-work", ["simulate-chain", "--agents", "1000"], "runs: runs x max-steps x agents"),
     # huge exponents in exact numbers
     ("absorb-edge-weight-exponent", ["absorb", "--graph", "{graph_exp}", "--weighted"], "the decimal exponent must be between"),
     ("claims-epsilon-exponent", ["claims", "--epsilon", "1e-99999999"], "epsilon: the decimal exponent must be between"),
@@ -245,7 +248,7 @@ def test_monte_carlo_is_not_refused_as_too_big(files):
 
 def test_every_issue_item_is_in_the_table():
     names = {c[0] for c in CASES}
-    assert len(CASES) == len(names) >= 60
+    assert len(CASES) == len(names) >= 70
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -279,3 +282,35 @@ def test_docs_model_is_in_the_repository_and_cited():
         for sub in action.choices.values()
     )
     assert "docs/model.md" in helps
+
+
+def test_ctrl_c_during_sweep_cluster_start_up_is_clean(files):
+    """Ctrl-C sent to the whole process group while the LocalCluster's workers
+    are starting: no Dask AssertionError, no worker tracebacks, at most one line."""
+    import signal
+    import time
+
+    out = os.path.join(files["tmp"], "ctrl_c.csv")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "markovgmm", "sweep", files["cfg_sweep"], "--out", out, "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    starting = False
+    while time.monotonic() < deadline and proc.poll() is None and not starting:
+        try:  # a spawned worker (or nanny) process: the cluster is starting
+            for task in os.listdir(f"/proc/{proc.pid}/task"):
+                for child in open(f"/proc/{proc.pid}/task/{task}/children").read().split():
+                    starting = starting or "spawn_main" in open(f"/proc/{child}/cmdline").read()
+        except OSError:
+            pass
+        time.sleep(0.05)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    time.sleep(0.5)
+    if os.path.exists(out):
+        os.unlink(out)
+    assert "Traceback" not in err and "AssertionError" not in err, err[-3000:]
+    assert len(err.strip().splitlines()) <= 1, err[-3000:]
+    assert proc.returncode in (0, 130), (proc.returncode, err)

@@ -209,6 +209,32 @@ def _write_atomic(path, text):
         raise
 
 
+#: Caps of the continuous mirroring system, checked here before anything is allocated.
+MIRROR_CAPS = {"agents": 10_000, "components": 10_000, "memory": 10**6, "steps": 10**6, "replicates": 10**6}
+
+
+def _check_mirror_sizes(params, replicates):
+    """Closed-form caps on ``simulate --model mirror`` (the library sizes its
+    report later, after the weights are made): agents, components, store,
+    steps, replicates, ``agents x components``, and ``delta / sigma`` small
+    enough for float64 squared distances."""
+    values = {**{k: params[k] for k in ("agents", "components", "memory", "steps")}, "replicates": replicates}
+    for name, high in MIRROR_CAPS.items():
+        value = values[name]
+        if isinstance(value, int) and not isinstance(value, bool) and value > high:
+            raise InputError(f"--{name} must be an integer <= {high:,} with --model mirror, got {value:,}")
+    n, K = values["agents"], values["components"]
+    if isinstance(n, int) and isinstance(K, int) and n * K > 10**7:
+        raise InputError(f"--components: agents x components must be at most 10,000,000 with --model mirror, got {n:,} x {K:,}")
+    delta, sigma = params.get("delta"), params.get("sigma")
+    if isinstance(delta, float) and isinstance(sigma, float) and sigma > 0 and delta > 0 and isinstance(K, int):
+        if delta * max(K, 1) / sigma > 1e100:
+            raise InputError(
+                f"--delta: delta x components / sigma must be at most 1e100 (farther means overflow float64 "
+                f"likelihoods), got delta={delta:g}, sigma={sigma:g}, components={K}"
+            )
+
+
 def _run_mirror(args):
     from ..simulate.mirror import estimate_bytes, simulate_mirror, MAX_BYTES
 
@@ -220,6 +246,7 @@ def _run_mirror(args):
     params = {name: (m.get(name) if value is None else value) for name, value in params.items()}
     params["variance"] = bool(params["variance"])
     params["tie_order"] = params["tie_order"] or "random"
+    _check_mirror_sizes(params, args.replicates)
     try:
         if args.json or args.out:
             sizes = [params["agents"], params["components"], params["memory"], params["steps"], args.replicates]

@@ -80,14 +80,16 @@ def run(args):
     check_seed(args.seed)
     if args.interval not in ("clopper-pearson", "wilson"):
         raise InputError(f"interval must be clopper-pearson or wilson, got {args.interval!r}")
-    # The Monte Carlo enumerates no states: no cap on the chain's size, only on the work.
-    system = system_from_args(args, max_states=None)
-    work = args.runs * args.max_steps * system.agents
+    # The Monte Carlo enumerates no states: no cap on the chain's size, only on the work,
+    # checked before System builds the m x m reading matrix.
+    agents = args.agents if isinstance(args.agents, int) and args.agents > 0 else 1
+    work = args.runs * args.max_steps * agents
     if work > MAX_WORK:
         raise InputError(
             f"runs: runs x max-steps x agents must be at most {MAX_WORK:.0e}, got {args.runs:,} x {args.max_steps:,} x "
-            f"{system.agents} = {work:.1e}; lower --runs or --max-steps"
+            f"{agents} = {work:.1e}; lower --runs or --max-steps"
         )
+    system = system_from_args(args, max_states=None)
     start_state = start_from_args(system, args)
     if system.model == "mirror":
         return run_mirror(args, system, start_state)
