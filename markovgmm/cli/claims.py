@@ -41,7 +41,7 @@ def register(subparsers):
         "--series",
         choices=("exact", "float", "none"),
         default="exact",
-        help="per-step series in the JSON: exact rationals (default; large for long horizons), floats, or none",
+        help="per-step series in the JSON (series and A3.markov): exact rationals (default; megabytes for long horizons), floats, or none",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or cost line")
     parser.set_defaults(func=run)
@@ -79,10 +79,14 @@ def run(args):
     with progress_bar(args.horizon, "propagating", quiet=args.quiet, unit="steps") as bar:
         report = claims_report(chain, start, horizon=args.horizon, epsilon=epsilon, progress=lambda t: bar.update(t - bar.n))
     if args.json:
+        # A3's per-step Markov rows are a series too: the same choice applies to them
         if args.series == "none":
             report.pop("series")
+            report["A3"].pop("markov", None)
         elif args.series == "float":
             report["series"] = _as_floats(report["series"])
+            if "markov" in report["A3"]:
+                report["A3"]["markov"] = _as_floats(report["A3"]["markov"])
         print_json(report)
         return 0
     exact = chain.exact
