@@ -21,8 +21,8 @@ def register(subparsers):
         "absorb",
         help="P(polarisation), P(consensus), closed classes and absorption time from a start state",
         description=(
-            "Build the memory-replacement chain (MODEL.md 2), or with --model mirror the mirroring chain "
-            "(MODEL.md 6.2), and report its absorption (MODEL.md 3, 6.2)."
+            "Build the memory-replacement chain (docs/model.md 2), or with --model mirror the mirroring chain "
+            "(docs/model.md 6.2), and report its absorption (docs/model.md 3, 6.2)."
         ),
     )
     add_chain_options(parser)
