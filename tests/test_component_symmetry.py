@@ -281,3 +281,30 @@ def test_float_path_and_opt_in_default():
     b = absorption_probabilities(floating, floating.index(start))
     assert abs(float(a.polarization()) - b.polarization()) < 1e-12
     assert abs(float(a.expected_steps[0]) - b.expected_steps[0]) < 1e-9
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(agents=4, components=2, memory=4),
+        dict(agents=3, components=3, memory=2, ownership="open", replace=2),
+        dict(model="mirror", agents=5, components=2, memory=3, neighbours=2, mirror="1/5"),
+        dict(model="mirror", agents=3, components=4, memory=2, neighbours=1, mirror="1/2", geometry="circle"),
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("exact", [True, False])
+def test_rows_from_the_population_build_equal_the_expanded_build(kwargs, exact, monkeypatch):
+    from markovgmm.chain import lumped as lumped_module
+
+    system = System(**kwargs)
+    fast = build_lumped_chain(system, exact=exact, components=True)
+    assert fast.group.has_components
+    monkeypatch.setattr(lumped_module.population, "applies", lambda *args, **kw: False)
+    slow = build_lumped_chain(system, exact=exact, components=True)
+    assert fast.denominator == slow.denominator
+    assert fast.indptr.tolist() == slow.indptr.tolist() and fast.indices.tolist() == slow.indices.tolist()
+    if exact:
+        assert [int(v) for v in fast.values] == [int(v) for v in slow.values]
+    else:
+        assert np.allclose(fast.values.astype(float), slow.values.astype(float), rtol=1e-14, atol=1e-16)

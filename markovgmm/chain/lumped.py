@@ -125,6 +125,10 @@ def build_lumped_chain(
         indptr, indices, values, denominator = population.population_rows(
             system, reps, rep_index, exact, table, progress=progress, kernel=kernel
         )
+    elif group.has_components and population.applies(system, group.agent_part()):
+        indptr, indices, values, denominator = _component_rows_from_population(
+            system, group, reps, rep_index, exact, table, progress, kernel
+        )
     else:
         indptr, indices, values, denominator = assemble_rows(
             system, reps, exact, table, column_map=to_orbit, progress=progress, kernel=kernel
@@ -143,6 +147,42 @@ def build_lumped_chain(
         orbit_size=orbit_sizes(reps, group, L),
         representatives=rep_index,
     )
+
+
+def _component_rows_from_population(system, group, reps, rep_index, exact, table, progress, kernel):
+    """Rows of the ``S_m x T`` lumped chain from the ``S_m`` population build:
+    the agent-orbit rows of the ``A x T`` representatives (which are
+    agent-orbit representatives), with every agent-orbit column mapped to its
+    ``A x T`` orbit and merged (the row of a representative into an orbit
+    ``O'`` is the sum over the agent orbits inside ``O'``)."""
+    L = system.n_local_states
+    agent = group.agent_part()
+    agent_reps = orbit_representatives(agent, L)
+    agent_index = global_index(agent_reps, L)
+    n, n_agent = len(rep_index), len(agent_index)
+    scaled = None if progress is None else (lambda done: progress(min(n, done * n // n_agent)))
+    a_ip, a_idx, a_val, denominator = population.population_rows(
+        system, agent_reps, agent_index, exact, table, progress=scaled, kernel=kernel
+    )
+    take = np.searchsorted(agent_index, rep_index)  # the agent-orbit row of each A x T representative
+    to_orbit = _orbit_numbers(agent_index, group, L, system.agents, rep_index)
+    lengths = a_ip[take + 1] - a_ip[take]
+    starts = np.repeat(a_ip[take], lengths)
+    offsets = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    entries = starts + offsets
+    rows = np.repeat(np.arange(len(take), dtype=np.int64), lengths)
+    cols, data = to_orbit[a_idx[entries]], a_val[entries]
+    key = rows * len(rep_index) + cols
+    order = np.argsort(key, kind="stable")
+    key, data = key[order], data[order]
+    if len(key):
+        heads = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        data = np.add.reduceat(data, heads)
+        key = key[heads]
+    rows, cols = key // len(rep_index), key % len(rep_index)
+    indptr = np.zeros(len(take) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(take)), out=indptr[1:])
+    return indptr, cols.astype(np.int64), data, denominator
 
 
 def _orbit_numbers(global_indices, group, L, m, rep_index):
