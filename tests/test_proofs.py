@@ -1,6 +1,7 @@
 """Run every checking script in ``proofs/``: each ``check_*.py`` verifies the
 algebra of the proof beside it (sympy / mpmath) and exits non-zero on failure."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,9 @@ def test_every_proof_has_a_checking_script():
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_proof_script_passes(script):
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=PROOFS)
+    # The scripts import this checkout (not a copy pip may have left in site-packages).
+    env = {**os.environ, "PYTHONPATH": str(PROOFS.parent)}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=PROOFS, env=env)
     assert done.returncode == 0, f"{script.name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
 
 
