@@ -40,6 +40,7 @@ from fractions import Fraction
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # this checkout's markovgmm, not an installed copy
 CHILD_TIMEOUT = 120
 GROWTH_TIMEOUT = 120
 

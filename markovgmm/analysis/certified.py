@@ -327,7 +327,9 @@ class _Certifier:
         if len(self.transient) > MAX_LU_STATES:
             raise TooLargeError(
                 f"certified: {len(self.transient):,} transient states exceed the {MAX_LU_STATES:,} the certified path "
-                "factorises (sparse LU fill: ~1 GB already at 69k states); use the lumped chain (lump=True, --lump on)"
+                "factorises (sparse LU fill: ~1 GB already at 69k states)"
+                + ("; no interval (an iterative float solve for large blocks is not implemented)" if self.chain.lumped
+                   else "; use the lumped chain (lump=True, --lump on)")
             )
         system = _ExactSystem(self.chain, self.transient)
         self.solve = self.float_solver(system.A.tocsc())
