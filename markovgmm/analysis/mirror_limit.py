@@ -162,7 +162,7 @@ def absorption_time_curve(system, start, separations, replicates=300, steps=400,
     >>> s = System(model="mirror", agents=2, components=2, memory=2, neighbours=1, mirror="1/2")
     >>> out = absorption_time_curve(s, ((1, 1), (2, 0)), [40], replicates=50, steps=60)
     >>> out["chain"], len(out["mean"])
-    (Fraction(8, 3), 1)
+    (Fraction(103, 34), 1)
     """
     from ..chain.build import build_chain
     from ..simulate.mirror import simulate_mirror
