@@ -14,6 +14,7 @@ All functions work on arrays of states at once.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import comb
 
 import numpy as np
@@ -29,11 +30,14 @@ __all__ = [
 ]
 
 
+@lru_cache(maxsize=32)
 def _binomial_table(n, k):
+    # Cached (read-only): rank_counts is called on every chunk, and the table was rebuilt each time.
     table = np.zeros((n + 1, k + 1), dtype=np.int64)
     for a in range(n + 1):
         for b in range(min(a, k) + 1):
             table[a, b] = comb(a, b)
+    table.setflags(write=False)
     return table
 
 
