@@ -431,7 +431,14 @@ def assemble_rows(system, ranks, exact, table=None, column_map=None, progress=No
         pieces.append((cols, data))
         if progress:
             progress(first + len(chunk))
-    indptr = np.zeros(n + 1, dtype=np.int64)
+    return csr_from_pieces(lengths, pieces, exact, denominator)
+
+
+def csr_from_pieces(lengths, pieces, exact, denominator):
+    """CSR arrays ``indptr, indices, values, denominator`` from per-row lengths
+    and the chunks' ``(columns, values)`` in row order (Python integers when
+    the exact common denominator is ``>= 2^62``)."""
+    indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=indptr[1:])
     indices = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, np.int64)
     values = np.concatenate([p[1] for p in pieces]) if pieces else np.zeros(0)

@@ -80,7 +80,7 @@ def population_rows(system, reps, rep_index, exact, table, progress=None, kernel
         As :func:`~markovgmm.chain.assembly.assemble_rows` with the orbit map:
         columns increasing within a row, exact numerators over ``D^m``.
     """
-    from .assembly import _exact_denominator_bound, agent_laws
+    from .assembly import _exact_denominator_bound, agent_laws, csr_from_pieces
     from .laws import INT64_SAFE, labelling_kernel
 
     m, L = system.agents, system.n_local_states
@@ -126,13 +126,7 @@ def population_rows(system, reps, rep_index, exact, table, progress=None, kernel
         pieces.append((cols, data))
         if progress:
             progress(first + len(chunk))
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    indices = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, np.int64)
-    values = np.concatenate([p[1] for p in pieces]) if pieces else np.zeros(0)
-    if exact and values.dtype != object and denominator >= INT64_SAFE:
-        values = values.astype(object)
-    return indptr, indices.astype(np.int64), values, denominator
+    return csr_from_pieces(lengths, pieces, exact, denominator)
 
 
 def _convolve(succ, vals, L):
