@@ -539,7 +539,7 @@ def gaussian_polarization_interval(system, start, cells=2**16, tol=1e-6, max_ite
     >>> bool(out["lower"] <= out["upper"] < out["lower"] + 1e-2)
     True
     """
-    from ..analysis.absorption import reachable_states
+    from scipy.sparse.csgraph import breadth_first_order  # building never imports analysis
     from .states import local_states
 
     if system.ownership != "gaussian":
@@ -549,7 +549,7 @@ def gaussian_polarization_interval(system, start, cells=2**16, tol=1e-6, max_ite
     hi_chain = _chain_with_kernel(system, upper_kernel)
     lo_chain = _chain_with_kernel(system, lower_kernel)
     start_index = hi_chain.index(start)
-    reach = reachable_states(hi_chain, start_index)
+    reach = np.sort(breadth_first_order(hi_chain.structure(), start_index, directed=True, return_predecessors=False))
     position = np.full(hi_chain.n_states, -1)
     position[reach] = np.arange(len(reach))
     P_hi = hi_chain.matrix()[reach][:, reach].tocsr()
