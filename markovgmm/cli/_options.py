@@ -143,26 +143,8 @@ def system_from_args(args, max_states="default"):
                 f"{'weighted' if args.weighted else 'directed'}: not a parameter of --model mirror "
                 "(partners are the k nearest agents, docs/model.md 6.2)"
             )
-        return System(
-            model="mirror",
-            agents=args.agents,
-            components=args.components,
-            memory=args.memory,
-            replace=args.replace,
-            schedule=args.schedule,
-            ownership=args.ownership,
-            prune=args.prune,
-            graph=args.graph,
-            closed_neighbourhood=not args.open_neighbourhood,
-            edge_weight="weight" if args.weighted else None,
-            neighbours=args.neighbours,
-            mirror=args.mirror,
-            geometry=args.geometry,
-            ties=args.ties,
-            **limit,
-        )
-    graph = graph_from_args(args)
-    return System(
+    # One set of chain options for both models; System refuses the ones a model does not take.
+    common = dict(
         agents=args.agents,
         components=args.components,
         memory=args.memory,
@@ -170,11 +152,16 @@ def system_from_args(args, max_states="default"):
         schedule=args.schedule,
         ownership=args.ownership,
         prune=args.prune,
-        graph=graph,
         closed_neighbourhood=not args.open_neighbourhood,
         edge_weight="weight" if args.weighted else None,
         **limit,
     )
+    if getattr(args, "model", "pool") == "mirror":
+        return System(
+            model="mirror", graph=args.graph, neighbours=args.neighbours, mirror=args.mirror,
+            geometry=args.geometry, ties=args.ties, **common,
+        )
+    return System(graph=graph_from_args(args), **common)
 
 
 def start_from_args(system, args):
