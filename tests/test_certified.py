@@ -240,7 +240,7 @@ def test_cli_certified_human(capsys):
 
 def test_exact_products_agree_with_python_integers():
     """Both exact kernels (int64 limbs, Python integers) give V @ C exactly."""
-    from markovgmm.analysis.certified import _ExactSystem
+    from markovgmm.analysis.exact_kernel import ExactSystem as _ExactSystem
 
     chain = build_chain(System(agents=3, components=2, memory=6))
     transient = closed_classes(chain).transient
