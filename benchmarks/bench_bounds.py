@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout, not an installed copy
 from markovgmm import System, build_chain
 from markovgmm.analysis.absorption import absorption_probabilities, polarization_probability
 from markovgmm.analysis.bounds import closed_form_bound, closed_form_two_phase, horizon_bounds, path_bounds

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout, not an installed copy
 from markovgmm import System, build_chain
 from markovgmm.analysis.absorption import absorption_probabilities
 from markovgmm.analysis.certified import certified_absorption

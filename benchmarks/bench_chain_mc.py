@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout, not an installed copy
 from markovgmm.analysis.absorption import absorption_probabilities
 from markovgmm.chain.build import build_chain
 from markovgmm.simulate.chain_mc import simulate_chain

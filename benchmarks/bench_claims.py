@@ -15,6 +15,7 @@ import subprocess
 import sys
 from fractions import Fraction
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout, not an installed copy
 from markovgmm import System, build_chain
 from markovgmm.analysis.claims import a1_check, a3_limit, claims_report, moment_series
 from markovgmm.analysis.propagation import propagate

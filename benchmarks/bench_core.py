@@ -15,6 +15,7 @@ import sys
 import flint
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout, not an installed copy
 from markovgmm import System, build_chain
 from markovgmm.analysis import absorption_probabilities, closed_classes
 

@@ -17,6 +17,7 @@ import tempfile
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout, not an installed copy
 from _shared import timed
 from markovgmm.llm.compare import compare
 from markovgmm.llm.embed import MODEL_ID, embedding_report

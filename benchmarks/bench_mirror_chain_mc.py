@@ -22,6 +22,8 @@ import sys
 from fractions import Fraction
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout, not an installed copy
 from _shared import timed
 
 from markovgmm.simulate.mirror_chain_mc import simulate_mirror_chain

@@ -19,6 +19,7 @@ from math import ceil
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout, not an installed copy
 from markovgmm.simulate.continuous import ContinuousSystem, simulate_system
 
 CASE = dict(agents=10, components=5, dim=8)
