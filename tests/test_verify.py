@@ -115,3 +115,14 @@ def test_system_from_dict_defaults():
     assert start == ((3, 2), (3, 2), (3, 2)) and exact is True
     with pytest.raises(InputError, match="exact"):
         system_from_dict({"agents": 2, "components": 2, "memory": 2, "exact": "yes"})
+
+
+@pytest.mark.parametrize("start", ["9,9;2,2", "x", [[1]], 5])
+def test_bad_start_in_a_family_entry_names_the_parameter_once(start):
+    from markovgmm.analysis.verify import system_from_dict
+    from markovgmm.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        system_from_dict({"agents": 2, "components": 2, "memory": 4, "start": start})
+    message = str(err.value)
+    assert message.count("start:") == 1 and "\n" not in message, message

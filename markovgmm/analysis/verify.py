@@ -78,7 +78,9 @@ def system_from_dict(entry, where="system"):
             start = tuple(tuple(c) for c in start)
         start = system.check_state(start)
     except (InputError, TypeError) as err:
-        raise InputError(f"{where}: start: {err}") from None
+        # the parsers already name the parameter ("start: ..."); a TypeError does not
+        text = str(err)
+        raise InputError(f"{where}: {text if text.startswith('start') else 'start: ' + text}") from None
     exact = entry.get("exact", True)
     if not isinstance(exact, bool):
         raise InputError(f"{where}: exact must be true or false, got {exact!r}")
