@@ -12,6 +12,9 @@
    tight (estimate x* + eps z): the interval still contains x*, and x* sits
    at its lower end, so an interval narrower than delta z would miss it
    (tests/test_proofs.py halves the half-width and sees this fail).
+6. Expected absorption times (b = 1): Claims 2-3 with b = 1 on random
+   chains and wrong (t, z), and certified_expected_time against the exact
+   expected_steps of analysis.absorb on small chains, also blockwise.
 """
 
 import random
@@ -213,6 +216,45 @@ def tight_violations(certify=certified_absorption, epsilon=1e-6):
 
 bad = tight_violations()
 check(not bad, "adversarial tight solver (estimate x* + eps z): the interval contains x*, which sits at its lower end" + (f": {bad}" if bad else ""))
+
+
+# 6. Expected absorption times: b = 1 ---------------------------------------------
+ok_time, checked = True, 0
+for trial in range(30):
+    n = rng.randrange(2, 7)
+    d = 2**rng.randrange(6, 10) * 3**rng.randrange(0, 3)
+    V, _B = random_absorbing(n, 2, d)
+    ones = [Fraction(1)] * n
+    t_star = solve_exact(V, ones, d)
+    t = [v + Fraction(rng.randrange(-1000, 1000), 10 ** rng.randrange(2, 8)) for v in t_star]
+    z = [v * Fraction(rng.randrange(80, 120), 100) for v in t_star]
+    mu = min(apply_A(V, d, z))
+    if mu <= 0:
+        continue
+    r = [1 - a for a in apply_A(V, d, t)]
+    delta = max(abs(v) for v in r) / mu
+    upper = [ti + delta * zi for ti, zi in zip(t, z)]
+    lower = [max(ti - delta * zi, Fraction(0)) for ti, zi in zip(t, z)]
+    ok_time &= all(lo <= v <= hi for lo, v, hi in zip(lower, t_star, upper))
+    ok_time &= all(u >= 1 for u in apply_A(V, d, upper)) and all(a <= 1 for a in apply_A(V, d, lower))
+    checked += 1
+check(checked >= 10 and ok_time, f"Claims 2-3 with b = 1: max(t - delta z, 0) <= E[tau] <= t + delta z on {checked} random chains with wrong t, z")
+
+from markovgmm.analysis import absorb  # noqa: E402
+from markovgmm.analysis.certified import certified_expected_time  # noqa: E402
+import numpy as np  # noqa: E402
+
+ok_code_time = True
+for params, start, solver in [
+    (dict(agents=2, components=2, memory=4), ((2, 2), (2, 2)), None),
+    (dict(agents=3, components=2, memory=4, graph="path", schedule="async"), ((1, 3), (2, 2), (3, 1)), None),
+    (dict(agents=3, components=2, memory=6, graph="path"), ((3, 3), (2, 4), (4, 2)), lambda A: np.zeros_like),
+]:
+    chain = build_chain(System(**params))
+    exact = absorb(chain, start)["expected_steps"]
+    box = certified_expected_time(chain, start, float_solver=solver)
+    ok_code_time &= box.lower <= exact <= box.upper and box.relative_width < 1e-12
+check(ok_code_time, "code: certified_expected_time contains the exact E[tau] on three small chains (one blockwise), width < 1e-12")
 
 if failures:
     print(f"{len(failures)} check(s) failed")

@@ -48,6 +48,7 @@ __all__ = [
     "CertificationError",
     "certified_absorption",
     "certified_absorb",
+    "certified_expected_time",
     "decimal_bounds",
     "direct_solver",
     "default_solver",
@@ -242,25 +243,35 @@ class _Certifier:
         self._system = system
 
     def interval(self, target, rtol):
-        if isinstance(rtol, bool) or not isinstance(rtol, (int, float, Fraction)) or not 0 < rtol < float("inf"):
-            raise InputError(f"rtol must be a positive number, got {rtol!r}")
+        _check_rtol(rtol)
         name, in_target = _target_states(self.structure, target, self.chain.system.components)
         if self.structure.class_of[self.start] >= 0:
             value = Fraction(int(in_target[self.start]))
             return CertifiedInterval(name, value, value, value, 0, True)
         if not in_target[self.reachable].any():
             return CertifiedInterval(name, Fraction(0), Fraction(0), Fraction(0), 0, True)
+        rows, cols, vals, _ = submatrix(self.chain, self.transient, np.flatnonzero(in_target))
+        B = np.zeros(len(self.transient), dtype=object)
+        np.add.at(B, rows, np.array([int(v) for v in vals], dtype=object))
+        return self._enclose(name, B, rtol)
+
+    def expected_time(self, rtol):
+        """Enclosure of ``E[tau]``: ``A t = 1`` on the transient states (``B = d 1``)."""
+        _check_rtol(rtol)
+        if self.structure.class_of[self.start] >= 0:
+            return CertifiedInterval("expected_steps", Fraction(0), Fraction(0), Fraction(0), 0, True)
+        return self._enclose("expected_steps", np.full(len(self.transient), int(self.chain.denominator), dtype=object), rtol)
+
+    def _enclose(self, name, B, rtol):
+        """Certified interval at the start for ``A x = B / d`` (``B >= 0`` integer numerators on ``self.transient``)."""
         try:
             if getattr(self, "_whole_failed", False):
                 raise CertificationError("the whole-system certificate already failed")
             self._prepare()
         except CertificationError as err:
             self._whole_failed = True
-            return self._blockwise(name, in_target, rtol, str(err))
+            return self._blockwise(name, B, rtol, str(err))
         system = self._system
-        rows, cols, vals, _ = submatrix(self.chain, self.transient, np.flatnonzero(in_target))
-        B = np.zeros(system.n, dtype=object)
-        np.add.at(B, rows, np.array([int(v) for v in vals], dtype=object))
         p, Zs, Mz = self.position, self.Zs, self.Mz
 
         def bounds(X, E, R):
@@ -279,7 +290,7 @@ class _Certifier:
         upper, lower, estimate = bounds(X, E, R)
         return CertifiedInterval(name, lower, upper, estimate, solves, converged)
 
-    def _blockwise(self, name, in_target, rtol, why):
+    def _blockwise(self, name, B, rtol, why):
         """Block-by-block certificate (:class:`_BlockwiseCertifier`) at
         increasing fixed-point precision until the relative width is below
         ``rtol``; the interval is proven at every precision."""
@@ -289,7 +300,7 @@ class _Certifier:
         if getattr(self, "_blockwise_certifier", None) is None:
             self._blockwise_certifier = _BlockwiseCertifier(self.chain, self.transient, self.max_refinements, self.float_solver)
         for _round in range(4):
-            LO, HI = self._blockwise_certifier.bounds(in_target, bits)
+            LO, HI = self._blockwise_certifier.bounds_rhs(B, bits)
             lower, upper = Fraction(int(LO[p]), 1 << bits), Fraction(int(HI[p]), 1 << bits)
             best = CertifiedInterval(name, lower, upper, (lower + upper) / 2, 0, lower > 0 and upper - lower <= Fraction(rtol) * lower)
             if best.converged:
@@ -300,6 +311,11 @@ class _Certifier:
             else:
                 bits *= 2
         return best
+
+
+def _check_rtol(rtol):
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, Fraction)) or not 0 < rtol < float("inf"):
+        raise InputError(f"rtol must be a positive number, got {rtol!r}")
 
 
 #: Strongly connected blocks up to this size are solved exactly (flint) on the blockwise path.
@@ -342,8 +358,15 @@ class _BlockwiseCertifier:
         """``(LO, HI)``: object int arrays, ``LO / 2^bits <= x <= HI / 2^bits``
         for the probability of ending in the closed classes ``in_target``."""
         trow, _tcol, tval, _ = submatrix(self.chain, self.transient, np.flatnonzero(in_target))
-        self.B = np.zeros(self.n, dtype=object)
-        np.add.at(self.B, trow, np.array([int(v) for v in tval.tolist()], dtype=object))
+        B = np.zeros(self.n, dtype=object)
+        np.add.at(B, trow, np.array([int(v) for v in tval.tolist()], dtype=object))
+        return self.bounds_rhs(B, bits)
+
+    def bounds_rhs(self, B, bits):
+        """``(LO, HI)`` with ``LO / 2^bits <= x <= HI / 2^bits`` for the solution
+        of ``A x = B / d`` (``B >= 0``: integer numerators on the transient states;
+        ``B = d 1`` gives the expected absorption times)."""
+        self.B = B
         n, d, one = self.n, self.d, 1 << bits
         LO = np.zeros(n, dtype=object)
         HI = np.zeros(n, dtype=object)
@@ -475,6 +498,38 @@ def certified_absorption(chain, start, target="polarised", rtol=1e-12, max_refin
     return _Certifier(chain, start, float_solver, max_refinements).interval(target, rtol)
 
 
+def certified_expected_time(chain, start, rtol=1e-12, max_refinements=12, float_solver=None):
+    """An interval that provably contains the expected absorption time ``E[tau]``.
+
+    ``tau`` is the first step at which the chain is in a closed class
+    (MODEL.md 3).  On the transient states ``T`` reachable from the start,
+    ``t = E[tau]`` solves ``A t = 1`` with ``A = I - Q``, the same nonsingular
+    M-matrix as for the probabilities, so a super-solution ``A u >= 1`` bounds
+    ``t`` from above and a sub-solution ``A l <= 1`` from below; both checks
+    are exact (``proofs/certified_enclosure.md``, which covers any right-hand
+    side ``b``).  A start in a closed class gives ``[0, 0]``.  Where the
+    whole-system float solve cannot be certified the blockwise certificate
+    is used, as for :func:`certified_absorption`.
+
+    Parameters are those of :func:`certified_absorption` (no ``target``).
+
+    Returns
+    -------
+    CertifiedInterval
+        With ``target == "expected_steps"``; ``lower <= E[tau] <= upper``.
+
+    Examples
+    --------
+    >>> from markovgmm import System, build_chain
+    >>> from markovgmm.analysis import absorb
+    >>> chain = build_chain(System(agents=2, components=2, memory=4))
+    >>> box = certified_expected_time(chain, ((2, 2), (2, 2)))
+    >>> box.contains(absorb(chain, ((2, 2), (2, 2)))["expected_steps"]), box.relative_width < 1e-12
+    (True, True)
+    """
+    return _Certifier(chain, start, float_solver, max_refinements).expected_time(rtol)
+
+
 def certified_absorb(chain, start: int | np.integer | tuple | list, rtol: float | Fraction = 1e-12, max_refinements: int = 12, float_solver=None, digits: int = 17, progress=None) -> dict:
     """Certified intervals for P(polarisation), P(consensus), P(consensus on k)
     and P(other) from one start, sharing one factorisation.
@@ -491,6 +546,8 @@ def certified_absorb(chain, start: int | np.integer | tuple | list, rtol: float 
         ``consensus_interval``, ``consensus_decimal``,
         ``consensus_relative_width``; ``consensus_by_component`` (list of
         :meth:`CertifiedInterval.as_dict`); ``other`` (same form);
+        ``expected_steps_interval``, ``expected_steps_decimal`` (the expected
+        absorption time, :func:`certified_expected_time`);
         ``refinements`` (float solves per target) and ``converged``.
         ``relative_width`` is None when the lower bound is 0 and the upper not.
 
@@ -510,7 +567,9 @@ def certified_absorb(chain, start: int | np.integer | tuple | list, rtol: float 
         if progress:
             progress(len(all_boxes))
     polar, consensus, *by_component, other = all_boxes
-    p, c = polar.as_dict(digits), consensus.as_dict(digits)
+    steps = certifier.expected_time(rtol)
+    all_boxes.append(steps)
+    p, c, t = polar.as_dict(digits), consensus.as_dict(digits), steps.as_dict(digits)
     return {
         "polarization_interval": p["interval"],
         "polarization_decimal": p["decimal"],
@@ -520,6 +579,8 @@ def certified_absorb(chain, start: int | np.integer | tuple | list, rtol: float 
         "consensus_relative_width": c["relative_width"],
         "consensus_by_component": [box.as_dict(digits) for box in by_component],
         "other": other.as_dict(digits),
+        "expected_steps_interval": t["interval"],
+        "expected_steps_decimal": t["decimal"],
         "refinements": {box.target: box.refinements for box in all_boxes},
         "converged": all(box.converged for box in all_boxes),
     }
