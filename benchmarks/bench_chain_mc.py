@@ -66,11 +66,11 @@ def main():
         began = time.perf_counter()
         result = simulate_chain(system, start, runs=n, seed=1)
         seconds = time.perf_counter() - began
-        lo, hi = result.interval_of(result.polarised)
+        lo, hi = result.interval_of(result.polarized)
         rate = result.absorbed / seconds * 60
         lines.append(
             f"| m=3, K=2, N=10, {schedule}, vectorised | {n:,} | {seconds:.1f} | {rate:,.0f} | "
-            f"{result.polarised / n:.5f} [{lo:.5f}, {hi:.5f}] | {value.polarization():.5f} | "
+            f"{result.polarized / n:.5f} [{lo:.5f}, {hi:.5f}] | {value.polarization():.5f} | "
             f"{result.mean_steps:.2f} (exact {value.expected_steps[0]:.2f}) |"
         )
         print(lines[-1], flush=True)

@@ -87,7 +87,7 @@ def main():
         f"A2 first failure: {report['A2']['first_failure']} (symmetric start); "
         f"P(polarisation) = {float(a3['polarization']):.15g}; "
         f"lim E||D_t||_F = {a3['limit_expected_frobenius'] if isinstance(a3['limit_expected_frobenius'], Fraction) else 'c*sqrt(2)'} "
-        f"in [{a3['limit_interval'][0]}, {a3['limit_interval'][1]}]; "
+        f"in [{a3['limit_expected_frobenius_interval'][0]}, {a3['limit_expected_frobenius_interval'][1]}]; "
         f"E||D_{HORIZON}||_F = {report['series'][-1]['expected_frobenius']['float']:.12g}.",
     ]
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results_claims.md")

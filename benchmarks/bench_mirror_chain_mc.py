@@ -119,7 +119,7 @@ def main():
             per_step.append(us)
             lines.append(
                 f"| {k} | {p} | {seconds:.2f} | {done:,} | {us:.0f} | {res.absorbed}/{reps30} | {res.consensus} | "
-                f"{res.polarised} | {res.final_silos.mean():.2f} |"
+                f"{res.polarized} | {res.final_silos.mean():.2f} |"
             )
             print(lines[-1], flush=True)
     ref_reps, ref_steps = 5, 4
@@ -147,7 +147,7 @@ def main():
         res, seconds = timed(
             lambda: simulate_mirror_chain(4, 2, 3, 1, Fraction(1, 2), ties=ties, start=REFERENCE_START, replicates=R, seed=62)
         )
-        lo, hi = res.polarization_interval
+        lo, hi = res.polarization_ci
         rates.append(R / seconds)
         lines.append(
             f"| {ties} | {R:,} | {seconds:.2f} | {R / seconds:,.0f} | {res.polarization_frequency:.5f} [{lo:.5f}, {hi:.5f}] | "

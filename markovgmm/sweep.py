@@ -36,7 +36,7 @@ resolved ``start``, ``states``/``transitions``/``transient`` of the chain
 built (orbits when lumped) and ``full_states``; for each arithmetic
 ``polarization_*``, ``consensus_*``, ``other_*``, ``expected_steps_*``
 (``*_exact`` as ``"p/q"``, ``*_float`` as shortest round-trip reprs),
-``polarization_lo``/``_hi``/``_relative_width`` (certified), times in
+``polarization_lower``/``_upper``/``_relative_width`` (certified), times in
 seconds, and ``error``.
 
 Method
@@ -153,10 +153,10 @@ COLUMNS = [
     "transient",
     "polarization_exact",
     "polarization_float",
-    "polarization_lo",
-    "polarization_hi",
-    "polarization_lo_exact",
-    "polarization_hi_exact",
+    "polarization_lower",
+    "polarization_upper",
+    "polarization_lower_exact",
+    "polarization_upper_exact",
     "polarization_relative_width",
     "consensus_exact",
     "consensus_float",
@@ -550,19 +550,19 @@ def compute_cell(cell, results=None, note="", memory_limit=None):
 
 def _certified_columns(row, chain, start):
     """P(polarisation) enclosed by :func:`~markovgmm.analysis.certified.certified_absorption`
-    (exact chain).  ``polarization_lo/hi``: decimals of float64 numbers rounded
+    (exact chain).  ``polarization_lower/upper``: decimals of float64 numbers rounded
     outward (:func:`float_outward`), so that any reader that parses them as
     float64 (``pandas.read_csv``, ``float()``) still holds an enclosure;
-    ``polarization_lo_exact/hi_exact``: the bounds as exact rationals ``p/q``."""
+    ``polarization_lower_exact/upper_exact``: the bounds as exact rationals ``p/q``."""
     from .analysis.certified import CertificationError, certified_absorption
 
     try:
         box = certified_absorption(chain, start)
     except CertificationError as err:  # deterministic: the float solver could not certify this chain
         raise InputError(f"certified: {_one_line(err)}") from None
-    row["polarization_lo"] = repr(float_outward(box.lower, up=False))
-    row["polarization_hi"] = repr(float_outward(box.upper, up=True))
-    row["polarization_lo_exact"], row["polarization_hi_exact"] = fraction_str(box.lower), fraction_str(box.upper)
+    row["polarization_lower"] = repr(float_outward(box.lower, up=False))
+    row["polarization_upper"] = repr(float_outward(box.upper, up=True))
+    row["polarization_lower_exact"], row["polarization_upper_exact"] = fraction_str(box.lower), fraction_str(box.upper)
     row["polarization_relative_width"] = repr(float(box.relative_width))
 
 

@@ -185,9 +185,9 @@ def _read_bounds(path):
         import csv
 
         with open(path, newline="") as handle:
-            return [(float(r["polarization_lo"]), float(r["polarization_hi"]), r) for r in csv.DictReader(handle)]
-    frame = pandas.read_csv(path, dtype={"polarization_exact": str, "polarization_lo_exact": str, "polarization_hi_exact": str})
-    return [(float(r["polarization_lo"]), float(r["polarization_hi"]), r) for _, r in frame.iterrows()]
+            return [(float(r["polarization_lower"]), float(r["polarization_upper"]), r) for r in csv.DictReader(handle)]
+    frame = pandas.read_csv(path, dtype={"polarization_exact": str, "polarization_lower_exact": str, "polarization_upper_exact": str})
+    return [(float(r["polarization_lower"]), float(r["polarization_upper"]), r) for _, r in frame.iterrows()]
 
 
 def test_sweep_csv_bounds_keep_the_enclosure_as_floats(tmp_path):
@@ -208,6 +208,6 @@ def test_sweep_csv_bounds_keep_the_enclosure_as_floats(tmp_path):
     for lo, hi, row in read:
         exact = F(str(row["polarization_exact"]))
         assert F(lo) <= exact <= F(hi), row["cell"]
-        assert F(str(row["polarization_lo_exact"])) <= exact <= F(str(row["polarization_hi_exact"]))
+        assert F(str(row["polarization_lower_exact"])) <= exact <= F(str(row["polarization_upper_exact"]))
     for value in [F(1, 3), F(139813, 1630674), F(2, 7) * F(10) ** -30, F(1)]:
         assert F(sweep.float_outward(value, up=False)) <= value <= F(sweep.float_outward(value, up=True))

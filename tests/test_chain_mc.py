@@ -52,8 +52,8 @@ def test_exact_value_in_interval(number):
     exact = _exact(system, start)
     result = simulate_chain(system, start, runs=RUNS, seed=1000 + number)
     assert result.unabsorbed == 0 and result.runs == RUNS
-    assert result.polarised + result.consensus + result.other == RUNS
-    lo, hi = result.interval_of(result.polarised)
+    assert result.polarized + result.consensus + result.other == RUNS
+    lo, hi = result.interval_of(result.polarized)
     assert lo <= float(exact.polarization()) <= hi
     for k, p in enumerate(exact.consensus_by_component()):
         lo, hi = result.interval_of(result.consensus_by_component[k])
@@ -72,7 +72,7 @@ def test_other_class_under_open_ownership():
     exact = _exact(system, start)
     assert exact.other() > 0
     result = simulate_chain(system, start, runs=RUNS, seed=7)
-    assert result.unabsorbed == 0 and result.polarised == 0
+    assert result.unabsorbed == 0 and result.polarized == 0
     lo, hi = result.interval_of(result.other)
     assert lo <= float(exact.other()) <= hi
     # Without the chain's closed classes the "other" runs never stop: they hit the cap.
@@ -125,8 +125,8 @@ def test_cap_widens_interval_conservatively():
     system = System(agents=2, components=2, memory=6)
     result = simulate_chain(system, runs=1000, seed=3, max_steps=5)
     assert result.unabsorbed > 0
-    lo, hi = result.interval_of(result.polarised)
-    plain = binomial_interval(result.polarised, result.runs, result.level)
+    lo, hi = result.interval_of(result.polarized)
+    plain = binomial_interval(result.polarized, result.runs, result.level)
     assert lo == plain[0] and hi > plain[1]
     exact = _exact(system, ((3, 3), (3, 3))).polarization()
     assert lo <= float(exact) <= hi
@@ -158,11 +158,16 @@ def test_bad_input():
 def test_cli_json(capsys):
     assert main(["simulate-chain", "--runs", "3000", "--seed", "11", "--json", "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)
-    for key in ("runs", "polarization_frequency", "ci", "level", "consensus_frequency", "exact", "exact_in_ci", "mean_steps", "unabsorbed"):
+    for key in ("runs", "polarization_frequency", "polarization_ci", "level", "consensus_frequency", "polarization_exact",
+                "polarization_float", "polarization_in_ci", "mean_steps", "unabsorbed", "polarized_runs", "version"):
         assert key in out
     assert out["runs"] == 3000 and out["level"] == 0.999
-    assert out["exact"] == "139813/1630674" and out["exact_in_ci"] is True
-    assert out["ci"][0] <= out["polarization_frequency"] <= out["ci"][1]
+    assert out["polarization_exact"] == "139813/1630674" and out["polarization_in_ci"] is True
+    assert out["polarization_float"] == 139813 / 1630674
+    assert out["polarization_ci"][0] <= out["polarization_frequency"] <= out["polarization_ci"][1]
+    assert out["polarized_runs"] / out["runs"] == out["polarization_frequency"]
+    assert out["polarized_runs"] + out["consensus_runs"] + out["other_runs"] + out["unabsorbed"] == out["runs"]
+    assert sum(out["consensus_by_component_runs"]) == out["consensus_runs"]
 
 
 def test_cli_errors(capsys):

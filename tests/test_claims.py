@@ -261,7 +261,7 @@ def test_a3_limit_for_three_agents_is_sqrt8_times_polarisation_and_is_approached
     result = a3_limit(chain, start)
     P = result["polarization"]
     assert isinstance(result["limit_expected_frobenius"], str)  # 2 P sqrt(2): irrational
-    lo, hi = (F(x) for x in _decimal_interval(result["limit_interval"]))
+    lo, hi = (F(x) for x in _decimal_interval(result["limit_expected_frobenius_interval"]))
     assert 0 < lo and lo**2 <= 8 * P**2 <= hi**2 and hi - lo < F(1, 10**15)
     # |E||D_t||_F - limit| <= max ||D||_F * P(not absorbed by t), checked with certified bounds; valid because
     # every closed class under support is one state (proofs/support_closed_classes.md, proofs/A3_limit.md)

@@ -161,7 +161,7 @@ def test_chain_with_gaussian_kernel_vs_chain_monte_carlo(kwargs, start):
     exact = absorption_probabilities(chain, chain.index(start))
     result = simulate_chain(system, start, runs=20_000, seed=99)
     assert result.unabsorbed == 0
-    lo, hi = result.interval_of(result.polarised)
+    lo, hi = result.interval_of(result.polarized)
     assert lo <= exact.polarization() <= hi
     for k, p in enumerate(exact.consensus_by_component()):
         lo, hi = result.interval_of(result.consensus_by_component[k])
@@ -193,7 +193,7 @@ def test_cli_absorb_gaussian(capsys):
     assert isinstance(out["polarization"], float) and abs(out["polarization"] + out["consensus"] - 1) < 1e-12
     assert main(["simulate-chain", "--ownership", "gaussian", "--runs", "2000", "--json", "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["exact"] is None and out["chain_in_ci"] is True
+    assert out["polarization_exact"] is None and out["polarization_in_ci"] is True
 
 
 @pytest.mark.parametrize("kwargs", KERNEL_SYSTEMS[:3])

@@ -53,27 +53,30 @@ def reference_runs():
 def test_reference_values_in_interval(reference_runs, ties):
     res = reference_runs[ties]
     polar, consensus = REFERENCE[ties]
-    assert res.unabsorbed == 0 and res.polarised + res.consensus == 20_000
-    lo, hi = res.polarization_interval
+    assert res.unabsorbed == 0 and res.polarized + res.consensus == 20_000
+    lo, hi = res.polarization_ci
     assert lo <= float(polar) <= hi, (ties, res.polarization_frequency, lo, hi, float(polar))
-    lo, hi = res.consensus_interval
+    lo, hi = res.consensus_ci
     assert lo <= float(consensus) <= hi
-    assert res.silos_at_absorption == {1: res.consensus, 2: res.polarised}
+    assert res.silos_at_absorption == {1: res.consensus, 2: res.polarized}
     assert sum(res.consensus_by_component) == res.consensus
 
 
 def test_tie_rules_distinguishable(reference_runs):
-    lo_c, hi_c = reference_runs["clipped"].polarization_interval
-    lo_u, hi_u = reference_runs["uniform"].polarization_interval
+    lo_c, hi_c = reference_runs["clipped"].polarization_ci
+    lo_u, hi_u = reference_runs["uniform"].polarization_ci
     assert hi_u < lo_c  # 0.6248 against 0.7535: disjoint 99.9% intervals
 
 
 def test_result_dict_is_json(reference_runs):
     res = reference_runs["clipped"]
     out = json.loads(json.dumps(res.to_dict(per_replicate=True)))
-    assert out["replicates"] == 20_000 and out["unabsorbed"] == 0
+    assert out["runs"] == 20_000 and out["unabsorbed"] == 0
+    assert out["polarized_runs"] == res.polarized and out["polarization_ci"] == list(res.polarization_ci)
+    assert out["consensus_by_component_runs"] == list(res.consensus_by_component)
+    assert out["consensus_by_component_frequency"] == [c / 20_000 for c in res.consensus_by_component]
     assert out["polarization_frequency"] == res.polarization_frequency
-    assert out["silos_at_absorption"] == {"1": res.consensus, "2": res.polarised}
+    assert out["silos_at_absorption"] == {"1": res.consensus, "2": res.polarized}
     assert len(out["steps"]) == 20_000
     assert res.mean_steps > 0 and 0 < res.steps_standard_error < 0.2
 
@@ -365,7 +368,7 @@ def test_large_system_to_horizon():
     S = silo_counts(res.silos)
     assert (S[:, 0] == 30).all()
     assert res.final_silos.shape == (200,) and (res.final_silos == S[:, 80]).all()
-    assert res.polarised + res.consensus + res.unabsorbed == 200
+    assert res.polarized + res.consensus + res.unabsorbed == 200
     assert (res.steps[res.steps >= 0] <= 80).all()
     for j in np.flatnonzero(res.steps >= 0):  # absorbed replicates stay put to T
         t = res.steps[j]
@@ -388,10 +391,10 @@ def test_unabsorbed_reported():
     # Default start with n = K = 5: five silos of one agent (k = 1), not absorbing;
     # one step cannot absorb every replicate.
     res = simulate_mirror_chain(5, 5, 3, 1, 0.5, replicates=50, max_steps=1, seed=1)
-    assert res.unabsorbed == 50 - res.polarised - res.consensus
+    assert res.unabsorbed == 50 - res.polarized - res.consensus
     assert res.unabsorbed > 0
-    lo, hi = res.polarization_interval
-    assert hi >= binomial_interval(res.polarised + res.unabsorbed, 50, LEVEL)[1] - 1e-12
+    lo, hi = res.polarization_ci
+    assert hi >= binomial_interval(res.polarized + res.unabsorbed, 50, LEVEL)[1] - 1e-12
     assert (res.steps[res.steps < 0] == -1).all()
 
 

@@ -171,7 +171,7 @@ def test_certified_interval_contains_exact(client, tmp_path):
     assert len(rows) == 2
     for row in rows:
         assert row["error"] == ""
-        assert Fraction(row["polarization_lo"]) <= Fraction(row["polarization_exact"]) <= Fraction(row["polarization_hi"])
+        assert Fraction(row["polarization_lower"]) <= Fraction(row["polarization_exact"]) <= Fraction(row["polarization_upper"])
         assert 0 <= float(row["polarization_relative_width"]) < 1e-9
 
 

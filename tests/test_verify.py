@@ -72,7 +72,7 @@ def test_cli_verify_config_json(tmp_path, capsys):
     )
     assert main(["verify", "--config", str(config), "--horizon", "4", "--json", "--quiet"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"horizon", "paths", "rows", "appendix_breaks", "all_bounds_hold"}
+    assert set(data) == {"horizon", "paths", "rows", "appendix_breaks", "all_bounds_hold", "version"}
     first, second, third = data["rows"]
     assert first["polarization"] == "1/3" and first["A3_limit"] == "2/3"  # proofs/check_LB2: P = 1/3 here
     assert first["bounds_hold"] is True and first["arithmetic"] == "exact"

@@ -794,7 +794,8 @@ def a3_limit(chain, start, structure=None, absorption=None):
     dict
         ``limit_expected_frobenius`` (Fraction when rational, else the exact
         radical form as a string; float on the float path),
-        ``limit_interval`` (certified ``[lower, upper]``), ``limit_float``,
+        ``limit_expected_frobenius_interval`` (certified ``[lower, upper]``),
+        ``limit_expected_frobenius_float``,
         ``limit_radical`` (the :class:`RadicalSum`, exact path),
         ``limit_law`` ``[(||D||_F^2, probability)]``, ``polarization``,
         ``holds`` (the limit is 0: seed 002 eq. (5) in expectation),
@@ -868,14 +869,14 @@ def a3_limit(chain, start, structure=None, absorption=None):
         lo, hi = radical.bounds()
         result.update(
             limit_expected_frobenius=radical.exact_value(),
-            limit_interval=[decimal_bound(lo, up=False), decimal_bound(hi, up=True)],
-            limit_float=float(radical),
+            limit_expected_frobenius_interval=[decimal_bound(lo, up=False), decimal_bound(hi, up=True)],
+            limit_expected_frobenius_float=float(radical),
             limit_radical=radical,
             holds=radical.is_zero(),
         )
     else:
         value = float(sum(w * np.sqrt(v) for v, w in roots.items())) / N
-        result.update(limit_expected_frobenius=value, limit_interval=None, limit_float=value, limit_radical=None, holds=value <= _FLOAT_TOLERANCE)
+        result.update(limit_expected_frobenius=value, limit_expected_frobenius_interval=None, limit_expected_frobenius_float=value, limit_radical=None, holds=value <= _FLOAT_TOLERANCE)
     return result
 
 
@@ -984,7 +985,7 @@ def claims_report(chain, start, horizon=50, epsilon=Fraction(1, 2), progress=Non
     if a3["holds"]:
         a3["verdict"] = "lim E||D_t||_F = 0: seed 002 eq. (5) holds in expectation here"
     else:
-        value = a3["limit_float"]
+        value = a3["limit_expected_frobenius_float"]
         a3["verdict"] = (
             "seed 002 Appendix A passes from E[pi_i^t - pi_j^t] -> 0 to E||D_t||_F -> 0; here "
             f"lim E||D_t||_F = {radical if radical is not None else value} (about {value:.6g}) > 0, "

@@ -158,7 +158,7 @@ def verify_family(family=None, horizon=20, paths=5, epsilon=Fraction(1, 2), prog
         bounds = bounds_report(chain, start, horizon=horizon, paths=paths, structure=structure)
         a1, a2, a3 = claims["A1"], claims["A2"], claims["A3"]
         limit = a3["limit_expected_frobenius"]
-        limit_float = a3.get("limit_float", _number(limit) if not isinstance(limit, str) else None)
+        limit_float = a3.get("limit_expected_frobenius_float", _number(limit) if not isinstance(limit, str) else None)
         a3_holds = a3.get("holds", limit == 0)
         row = {
             "system": system.describe(),

@@ -171,6 +171,12 @@ def start_from_args(system, args):
 
 
 def print_json(obj):
+    """Print a command's JSON object; every object gets a ``version`` field
+    (the package version, docs/json.md) unless it already has one."""
+    if isinstance(obj, dict) and "version" not in obj:
+        from .. import __version__
+
+        obj = {**obj, "version": __version__}
     print(json.dumps(jsonable(obj), indent=2))
 
 

@@ -120,8 +120,8 @@ def run(args):
     print("A3 lim E||D_t||_F = sum over closed classes P(class) ||D(class)||_F")
     print(f"  P(polarisation)        {fmt(a3['polarization'])}")
     print(f"  lim E||D_t||_F         {fmt(a3['limit_expected_frobenius'])}")
-    if exact and a3["limit_interval"] is not None and not isinstance(a3["limit_expected_frobenius"], Fraction):
-        print(f"    certified interval   [{a3['limit_interval'][0]}, {a3['limit_interval'][1]}]")
+    if exact and a3["limit_expected_frobenius_interval"] is not None and not isinstance(a3["limit_expected_frobenius"], Fraction):
+        print(f"    certified interval   [{a3['limit_expected_frobenius_interval'][0]}, {a3['limit_expected_frobenius_interval'][1]}]")
     if not a3["converges"]:
         print("  note: a periodic closed class with varying ||D||_F has positive probability; the value is the Cesaro limit")
     for group in a3["classes"]:

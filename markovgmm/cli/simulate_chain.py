@@ -107,11 +107,8 @@ def run(args):
     exact, value = chain_value(system, start_state)
     report = {"system": system.describe(), "start": [list(c) for c in start_state]}
     report.update(result.to_dict())
-    lo, hi = report["ci"]
-    report["exact"] = exact
-    report["exact_in_ci"] = None if exact is None else bool(lo <= float(exact) <= hi)
-    report["chain_polarization"] = value
-    report["chain_in_ci"] = None if value is None else bool(lo <= value <= hi)
+    lo, hi = report["polarization_ci"]
+    report.update(_chain_keys(exact, value, lo, hi))
     if args.json:
         print_json(report)
         return 0
@@ -128,13 +125,31 @@ def run(args):
         print(f"P(other)         {report['other_frequency']:.6g}")
     print(f"mean absorption steps  {report['mean_steps']:.6g} +- {report['mean_steps_standard_error']:.2g} (s.e.)")
     if exact is not None:
-        verdict = "inside" if report["exact_in_ci"] else "OUTSIDE"
+        verdict = "inside" if report["polarization_in_ci"] else "OUTSIDE"
         print(f"exact P(polarisation)  {float(exact):.12g}  [{fraction_str(exact)}]  {verdict} the interval")
     elif value is not None:
-        verdict = "inside" if report["chain_in_ci"] else "OUTSIDE"
+        verdict = "inside" if report["polarization_in_ci"] else "OUTSIDE"
         kind = "quadrature kernel, float" if system.ownership == "gaussian" else "float chain"
         print(f"chain P(polarisation)  {value:.12g} ({kind})  {verdict} the interval")
     return 0
+
+
+def _chain_keys(exact, value, lo, hi):
+    """The chain's own P(polarisation) beside the Monte Carlo (docs/json.md):
+    ``polarization_exact`` (a Fraction, or None when not solved exactly),
+    ``polarization_float`` (float64, or None when not solved), and
+    ``polarization_in_ci``: whether the chain's value lies in the Monte Carlo's
+    ``polarization_ci`` ``[lo, hi]`` (compared exactly when the value is exact;
+    None when neither is known)."""
+    from fractions import Fraction
+
+    if exact is not None:
+        inside = bool(Fraction(lo) <= exact <= Fraction(hi))
+    elif value is not None:
+        inside = bool(lo <= value <= hi)
+    else:
+        inside = None
+    return {"polarization_exact": exact, "polarization_float": value, "polarization_in_ci": inside}
 
 
 def mirror_chain_value(system, start_state):
@@ -174,8 +189,7 @@ def run_mirror(args, system, start_state):
     report["parameters"] = report.pop("system")
     report = {"system": system.describe(), "start": [list(c) for c in start_state], **report}
     lo, hi = report["polarization_ci"]
-    report["exact"] = exact
-    report["exact_in_ci"] = None if exact is None else bool(lo <= float(exact) <= hi)
+    report.update(_chain_keys(exact, None if exact is None else float(exact), lo, hi))
     if args.json:
         print_json(report)
         return 0
@@ -189,6 +203,6 @@ def run_mirror(args, system, start_state):
     print(f"mean absorption steps  {report['mean_steps']:.6g} +- {report['mean_steps_standard_error']:.2g} (s.e.)")
     print("silos at absorption    " + ", ".join(f"{s}: {c}" for s, c in report["silos_at_absorption"].items()))
     if exact is not None:
-        verdict = "inside" if report["exact_in_ci"] else "OUTSIDE"
+        verdict = "inside" if report["polarization_in_ci"] else "OUTSIDE"
         print(f"exact P(polarisation)  {float(exact):.12g}  [{fraction_str(exact)}]  {verdict} the interval")
     return 0

@@ -106,8 +106,9 @@ class ChainMCResult:
     Attributes
     ----------
     runs : int
-    polarised : int
-        Runs absorbed in a polarised class.
+    polarized : int
+        Runs absorbed in a polarised class (field and JSON key spelt with
+        ``z`` like every JSON key, docs/json.md).
     consensus_by_component : list of int
         Runs absorbed in the consensus at vertex ``k``.
     other : int
@@ -123,7 +124,7 @@ class ChainMCResult:
     """
 
     runs: int
-    polarised: int
+    polarized: int
     consensus_by_component: list
     other: int
     unabsorbed: int
@@ -168,7 +169,7 @@ class ChainMCResult:
         return sqrt(var / n)
 
     def to_dict(self):
-        """Plain dict (the ``simulate-chain`` JSON keys)."""
+        """Plain dict (the ``simulate-chain`` JSON keys, docs/json.md)."""
         out = {
             "runs": self.runs,
             "seed": self.seed,
@@ -177,12 +178,15 @@ class ChainMCResult:
             "max_steps": self.max_steps,
             "absorbed": self.absorbed,
             "unabsorbed": self.unabsorbed,
-            "polarised_runs": self.polarised,
-            "polarization_frequency": self.frequency(self.polarised),
-            "ci": list(self.interval_of(self.polarised)),
+            "polarized_runs": self.polarized,
+            "polarization_frequency": self.frequency(self.polarized),
+            "polarization_ci": list(self.interval_of(self.polarized)),
+            "consensus_runs": self.consensus,
             "consensus_frequency": self.frequency(self.consensus),
             "consensus_ci": list(self.interval_of(self.consensus)),
+            "consensus_by_component_runs": [int(c) for c in self.consensus_by_component],
             "consensus_by_component_frequency": [self.frequency(c) for c in self.consensus_by_component],
+            "other_runs": self.other,
             "other_frequency": self.frequency(self.other),
             "mean_steps": self.mean_steps,
             "mean_steps_standard_error": self.steps_standard_error,
@@ -381,9 +385,9 @@ def simulate_chain(
     --------
     >>> from markovgmm.system import System
     >>> result = simulate_chain(System(agents=2, components=2, memory=4), runs=2000, seed=1)
-    >>> result.unabsorbed, result.polarised + result.consensus == 2000
+    >>> result.unabsorbed, result.polarized + result.consensus == 2000
     (0, True)
-    >>> lo, hi = result.interval_of(result.polarised)
+    >>> lo, hi = result.interval_of(result.polarized)
     >>> lo < 139813 / 1630674 < hi
     True
     """
@@ -421,7 +425,7 @@ def simulate_chain(
             progress(done)
     return ChainMCResult(
         runs=runs,
-        polarised=totals["polarised"],
+        polarized=totals["polarised"],
         consensus_by_component=[int(c) for c in consensus],
         other=totals["other"],
         unabsorbed=totals["unabsorbed"],

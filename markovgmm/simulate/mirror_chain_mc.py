@@ -405,8 +405,9 @@ class MirrorChainMC:
     Attributes
     ----------
     replicates : int
-    polarised : int
-        Replicates absorbed in an all-vertex state with at least two silos.
+    polarized : int
+        Replicates absorbed in an all-vertex state with at least two silos
+        (spelt with ``z`` like every JSON key, docs/json.md).
     consensus_by_component : list of int
         Replicates absorbed in the consensus at vertex ``a``.
     unabsorbed : int
@@ -426,7 +427,7 @@ class MirrorChainMC:
     """
 
     replicates: int
-    polarised: int
+    polarized: int
     consensus_by_component: list
     unabsorbed: int
     steps: np.ndarray
@@ -450,7 +451,7 @@ class MirrorChainMC:
 
     @property
     def polarization_frequency(self):
-        return self.polarised / self.replicates
+        return self.polarized / self.replicates
 
     @property
     def consensus_frequency(self):
@@ -464,11 +465,13 @@ class MirrorChainMC:
         return (lo, hi)
 
     @property
-    def polarization_interval(self):
-        return self.interval_of(self.polarised)
+    def polarization_ci(self):
+        """Confidence interval for P(polarisation) at ``level`` (``_ci``: a
+        confidence interval; ``_interval`` is kept for certified ones, docs/json.md)."""
+        return self.interval_of(self.polarized)
 
     @property
-    def consensus_interval(self):
+    def consensus_ci(self):
         return self.interval_of(self.consensus)
 
     @property
@@ -485,23 +488,26 @@ class MirrorChainMC:
         return float(done.std(ddof=1) / sqrt(len(done)))
 
     def to_dict(self, per_replicate=False):
-        """Plain JSON-ready dict; ``per_replicate`` adds the per-replicate arrays."""
+        """Plain JSON-ready dict (the ``simulate-chain --model mirror`` keys,
+        docs/json.md; ``runs`` is :attr:`replicates`); ``per_replicate`` adds
+        the per-replicate arrays."""
         out = {
             "system": dict(self.parameters),
-            "replicates": self.replicates,
+            "runs": self.replicates,
             "seed": self.seed,
             "level": self.level,
             "interval": self.interval,
             "max_steps": self.max_steps,
             "absorbed": self.absorbed,
             "unabsorbed": self.unabsorbed,
-            "polarised_replicates": self.polarised,
+            "polarized_runs": self.polarized,
             "polarization_frequency": self.polarization_frequency,
-            "polarization_ci": list(self.polarization_interval),
-            "consensus_replicates": self.consensus,
+            "polarization_ci": list(self.polarization_ci),
+            "consensus_runs": self.consensus,
             "consensus_frequency": self.consensus_frequency,
-            "consensus_ci": list(self.consensus_interval),
-            "consensus_by_component": list(self.consensus_by_component),
+            "consensus_ci": list(self.consensus_ci),
+            "consensus_by_component_runs": [int(c) for c in self.consensus_by_component],
+            "consensus_by_component_frequency": [int(c) / self.replicates for c in self.consensus_by_component],
             "silos_at_absorption": {str(s): c for s, c in sorted(self.silos_at_absorption.items())},
             "mean_steps": self.mean_steps,
             "mean_steps_standard_error": self.steps_standard_error,
@@ -608,9 +614,9 @@ def simulate_mirror_chain(
 
     >>> res = simulate_mirror_chain(4, 2, 3, 1, 0.5, start=((2, 1), (1, 2), (3, 0), (0, 3)),
     ...                             replicates=2000, seed=3)
-    >>> res.unabsorbed, res.polarised + res.consensus
+    >>> res.unabsorbed, res.polarized + res.consensus
     (0, 2000)
-    >>> lo, hi = res.polarization_interval
+    >>> lo, hi = res.polarization_ci
     >>> bool(lo < 1030259 / 1367387 < hi)
     True
     """
@@ -708,7 +714,7 @@ def simulate_mirror_chain(
     consensus = np.bincount(outcome[outcome >= 0], minlength=K)
     return MirrorChainMC(
         replicates=R,
-        polarised=int((outcome == -1).sum()),
+        polarized=int((outcome == -1).sum()),
         consensus_by_component=[int(c) for c in consensus],
         unabsorbed=int((outcome == -2).sum()),
         steps=steps,

@@ -1,0 +1,523 @@
+"""Decay in the memory size N (issue 11 item 3): P(polarisation) and E[absorption time] against N.
+
+System (MODEL.md 2-3): the pool chain with ``m`` agents, ``K = 2``, ``r = 1``,
+``sync``, ``support`` ownership, no pruning, the complete graph (the defaults
+of :class:`~markovgmm.system.System`), from the balanced start
+(:func:`~markovgmm.system.balanced_counts`: every agent holds ``ceil(N/2)``
+items of label 0).  ``P_N`` is P(polarisation) and ``E_N`` the expected
+absorption time there.
+
+What is computed (per ``m`` and ``N``): the certified interval of ``P_N``
+(:func:`~markovgmm.analysis.certified.certified_absorption` on the exact
+lumped chain), of ``E_N`` (:func:`~markovgmm.analysis.certified.certified_expected_time`),
+of the ratios ``P_{N+1}/P_N`` and ``E_{N+1}/E_N`` (exact interval division
+of the certified intervals), and, for small ``N``, the exact rational values
+(:func:`~markovgmm.analysis.absorption.absorb`) as a cross-check.
+
+What is proven (``proofs/decay_rate.md``, for every ``m >= 2`` and ``N >= 2``):
+
+* lower bound ``P_N >= L_N`` (:func:`path_lower_bound`): the divergence
+  paths of LB3 (one agent loses a label-0 item per step, all others gain one,
+  each until it freezes), with any number of self-loops at every state, summed
+  over the choice of the lone agent and of the label; an exact rational
+  product.  Its exponential rate ``alpha_m = lim -(1/N) log L_N``
+  (:func:`path_rate`; ``alpha_2 = 1 + log 2 + log(3)/2 = 2.2425``) bounds
+  ``limsup_N -(1/N) log P_N <= alpha_m``.
+* lower bound ``E_N >= (N^2 - m [N odd]) / (2m)`` (:func:`time_lower_bound`):
+  ``W = sum_i (x_i - N/2)^2`` grows by at most ``m/2`` per step in
+  expectation until the first agent freezes, and a frozen agent alone
+  contributes ``N^2/4``.
+
+Not proven (verdict ``open`` for that side): an upper bound ``P_N <= C
+beta^N`` for all ``N`` (a lower bound on ``liminf -(1/N) log P_N``), and an
+upper bound on the growth of ``E_N``.  For every computed ``N`` the certified
+upper end *is* a proven upper bound on ``P_N`` (a super-solution checked
+exactly), but it is not a statement for all ``N``.  The limit of the ratio
+``P_{N+1}/P_N`` is only *estimated* (:func:`ratio_limit_estimate`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from fractions import Fraction
+
+from ..errors import InputError
+from ..system import System, balanced_counts
+
+__all__ = [
+    "DEFAULT_MEMORIES",
+    "path_steps",
+    "path_lower_bound",
+    "path_rate",
+    "time_lower_bound",
+    "interval_ratio",
+    "ratio_limit_estimate",
+    "growth_estimate",
+    "decay_point",
+    "decay_family",
+]
+
+#: Memory sizes of the default run (``verify --theorem decay``), per number of agents.
+DEFAULT_MEMORIES = {2: tuple(range(2, 61)), 3: tuple(range(2, 31))}
+#: Exact (rational) cross-check up to this N by default.
+EXACT_UPTO = 10
+
+
+def _system(m, N):
+    return System(agents=m, components=2, memory=N)
+
+
+def _start(m, N):
+    return tuple(balanced_counts(N, 2) for _ in range(m))
+
+
+# ---------------------------------------------------------------------------
+# proven bounds (proofs/decay_rate.md)
+
+
+def path_steps(m, N, x0, lone=None):
+    """The divergence path of one orientation: states and their step and self-loop probabilities.
+
+    All ``m`` agents start with ``x0`` items of label 0 (``0 < x0 < N``).  At
+    every step each interior non-lone agent gains a label-0 item and the lone
+    agent (the last, by default) loses one, each until it is at a vertex.
+    Returns a list of ``(x, p, h)``: ``x`` the label-0 counts, ``p`` the
+    probability of the path's next step from ``x`` and ``h`` the self-loop
+    probability of ``x`` (exact Fractions), followed by the final state with
+    ``p = h = None``.
+
+    With ``q = sum x / (m N)``: an interior agent with ``x_i`` items gains a
+    0 with probability ``(N - x_i)/N q``, loses one with ``x_i/N (1 - q)``
+    and stays with ``1 - s_i``, ``s_i = q + x_i/N - 2 q x_i/N``; an agent at
+    a vertex stays (MODEL.md 2, ``support``); agents update independently.
+
+    >>> [(x, str(p), str(h)) for x, p, h in path_steps(2, 2, 1)[:1]]
+    [((1, 1), '1/16', '1/4')]
+    """
+    if not 0 < x0 < N:
+        raise InputError(f"x0: must satisfy 0 < x0 < N = {N}, got {x0}")
+    lone = m - 1 if lone is None else lone
+    x = [x0] * m
+    out = []
+    while any(0 < xi < N for xi in x):
+        q = Fraction(sum(x), m * N)
+        p, h = Fraction(1), Fraction(1)
+        for i, xi in enumerate(x):
+            if not 0 < xi < N:
+                continue
+            f = Fraction(xi, N)
+            p *= f * (1 - q) if i == lone else (1 - f) * q
+            h *= 1 - (q + f - 2 * q * f)
+        out.append((tuple(x), p, h))
+        x = [xi if not 0 < xi < N else (xi - 1 if i == lone else xi + 1) for i, xi in enumerate(x)]
+    out.append((tuple(x), None, None))
+    return out
+
+
+def _orientation_value(m, N, x0):
+    value = Fraction(1)
+    for _, p, h in path_steps(m, N, x0)[:-1]:
+        value *= p / (1 - h)
+    return value
+
+
+def path_lower_bound(m, N):
+    """``L_N``: a proven lower bound on P(polarisation) from the balanced start (exact).
+
+    ``L_N = m (A + B)`` for ``m >= 3`` and ``L_N = 2 A`` for ``m = 2``, with
+    ``A`` the value of the divergence path (:func:`path_steps`) from ``x0 =
+    ceil(N/2)`` label-0 items and ``B`` the same path in the label-1 counts
+    (``x0 = floor(N/2)``), each step ``p`` divided by ``1 - h`` (any number of
+    self-loops).  The ``m`` choices of the lone agent and the two labels give
+    disjoint sets of first-passage paths into the polarised set (for ``m = 2``
+    the two label choices coincide), so their probabilities add
+    (``proofs/decay_rate.md``, Theorem 1).
+
+    >>> path_lower_bound(2, 2), path_lower_bound(2, 4)
+    (Fraction(1, 6), Fraction(1, 288))
+    """
+    if m < 2 or N < 2:
+        raise InputError(f"path_lower_bound: needs m >= 2 and N >= 2, got m={m}, N={N}")
+    hi, lo = -(-N // 2), N // 2
+    A = _orientation_value(m, N, hi)
+    if m == 2:
+        return 2 * A
+    return m * (A + _orientation_value(m, N, lo))
+
+
+def path_rate(m, dps=30):
+    """``alpha_m = lim_N -(1/N) log L_N`` (a float; ``proofs/decay_rate.md``, Theorem 2).
+
+    ``alpha_m = (m/2)(1 + log 2) - (1/2) int_0^1 G(u) du`` with
+    ``G = log(q^(m-1) (1-q) / (1-h))``, ``q = 1/2 + (m-2) u / (2m)``, the lone
+    agent at ``x = (1-u)/2``, the others at ``(1+u)/2`` and ``h`` the
+    self-loop probability there.  Hence ``limsup -(1/N) log P_N <= alpha_m``.
+
+    >>> round(path_rate(2), 6), round(1 + math.log(2) + math.log(3) / 2, 6)
+    (2.242453, 2.242453)
+    """
+    import mpmath
+
+    with mpmath.workdps(dps):
+        def G(u):
+            q = mpmath.mpf(1) / 2 + (m - 2) * u / (2 * m)
+            xl, xo = (1 - u) / 2, (1 + u) / 2
+            h = (1 - (q + xl - 2 * q * xl)) * (1 - (q + xo - 2 * q * xo)) ** (m - 1)
+            return mpmath.log(q ** (m - 1) * (1 - q) / (1 - h))
+
+        return float(mpmath.mpf(m) / 2 * (1 + mpmath.log(2)) - mpmath.quad(G, [0, 1]) / 2)
+
+
+def time_lower_bound(m, N):
+    """Proven ``E_N >= (N^2 - m [N odd]) / (2m)`` (``proofs/decay_rate.md``, Theorem 3).
+
+    >>> time_lower_bound(2, 4), time_lower_bound(3, 5)
+    (Fraction(4, 1), Fraction(11, 3))
+    """
+    return Fraction(N * N - (m if N % 2 else 0), 2 * m)
+
+
+# ---------------------------------------------------------------------------
+# interval arithmetic and estimates
+
+
+def interval_ratio(num, den):
+    """``[a, b] / [c, d]`` for positive intervals: ``[a/d, b/c]`` (exact), None if ``c <= 0``.
+
+    >>> interval_ratio((Fraction(1), Fraction(2)), (Fraction(4), Fraction(8)))
+    (Fraction(1, 8), Fraction(1, 2))
+    """
+    a, b = num
+    c, d = den
+    if c <= 0 or a < 0:
+        return None
+    return (Fraction(a) / Fraction(d), Fraction(b) / Fraction(c))
+
+
+def _lstsq(rows, ys):
+    import numpy as np
+
+    coef, *_ = np.linalg.lstsq(np.array(rows, dtype=float), np.array(ys, dtype=float), rcond=None)
+    return coef
+
+
+def ratio_limit_estimate(points, fit_last=16):
+    """An *estimate* (not proven) of ``lim P_{N+1}/P_N`` from the computed ``P_N``.
+
+    Least squares of ``log P_N = c0 - alpha N + beta log N + gamma / N`` over
+    the ``fit_last`` largest ``N`` (midpoints of the certified intervals, in
+    floats); the estimate is ``exp(-alpha)``.  Also returns the last local
+    rate ``-log(P_{N+1}/P_N)`` and the spread of ``alpha`` between fits on the
+    top half and the top quarter of those points (a rough error indication,
+    not a bound).
+
+    >>> pts = {N: 3.0 * N ** 0.5 * math.exp(-0.7 * N) for N in range(10, 40)}
+    >>> round(ratio_limit_estimate(pts)["rate_estimate"], 6)
+    0.7
+    """
+    Ns = sorted(points)
+    if len(Ns) < 6:
+        return None
+
+    def fit(sel):
+        rows = [[1.0, -n, math.log(n), 1.0 / n] for n in sel]
+        return float(_lstsq(rows, [math.log(points[n]) for n in sel])[1])
+
+    top = Ns[-fit_last:]
+    alpha = fit(top)
+    half = fit(top[len(top) // 2:]) if len(top) >= 8 else alpha
+    local = None
+    if Ns[-1] - 1 in points:
+        local = -math.log(points[Ns[-1]] / points[Ns[-1] - 1])
+    return {
+        "method": (f"least squares of log P_N = c0 - alpha N + beta log N + gamma/N over N = {top[0]}..{top[-1]} "
+                   "(certified midpoints, floats); estimate, not proven"),
+        "rate_estimate": alpha,
+        "ratio_limit_estimate": math.exp(-alpha),
+        "rate_spread": abs(alpha - half),
+        "last_local_rate": local,
+    }
+
+
+def growth_estimate(points, fit_last=16):
+    """An *estimate* of how ``E_N`` grows: local exponents and a fit of ``E_N / N^2``.
+
+    Returns the last local exponent ``log(E_N / E_M) / log(N / M)`` of the two
+    largest ``N`` and the least-squares fit ``E_N / N^2 = a + b log N`` over
+    the ``fit_last`` largest ``N`` (measured, not proven).
+
+    >>> pts = {N: N * N * (2 + math.log(N)) for N in range(5, 40)}
+    >>> g = growth_estimate(pts)
+    >>> round(g["fit_a"], 6), round(g["fit_b"], 6)
+    (2.0, 1.0)
+    """
+    Ns = sorted(points)
+    if len(Ns) < 4:
+        return None
+    top = Ns[-fit_last:]
+    a, b = _lstsq([[1.0, math.log(n)] for n in top], [points[n] / n**2 for n in top])
+    M, N = Ns[-2], Ns[-1]
+    return {
+        "method": f"E_N/N^2 = a + b log N fitted over N = {top[0]}..{top[-1]} (floats); measured, not proven",
+        "fit_a": float(a),
+        "fit_b": float(b),
+        "last_local_exponent": math.log(points[N] / points[M]) / math.log(N / M),
+        "E_over_N2_last": points[N] / N**2,
+    }
+
+
+# ---------------------------------------------------------------------------
+# the computation
+
+
+def decay_point(m, N, rtol=1e-9, exact=False, lower_bound=None, time_bound=None):
+    """Certified ``P_N`` and ``E_N`` for one ``(m, N)``, checked against the proven bounds.
+
+    Parameters
+    ----------
+    m, N : int
+        Agents (``>= 2``) and memory size (``>= 2``).
+    rtol : float
+        Relative width asked of the certified intervals.
+    exact : bool
+        Also compute the exact rationals with :func:`~markovgmm.analysis.absorption.absorb`
+        and check that the intervals contain them.
+    lower_bound, time_bound : Fraction, optional
+        The proven lower bounds to check (default :func:`path_lower_bound`,
+        :func:`time_lower_bound`); pass wrong ones to see the check fail.
+
+    Returns
+    -------
+    dict
+        ``m``, ``N``, ``states`` (lumped), ``P`` and ``E`` (certified
+        :class:`~markovgmm.analysis.certified.CertifiedInterval`), ``P_exact``
+        and ``E_exact`` (or None), ``L`` (the P lower bound), ``E_lower``,
+        ``P_bound_holds`` (``L <= upper``), ``E_bound_holds``,
+        ``exact_contained``, ``deviation`` (how far a bound exceeds the
+        certified upper end; 0 if none), ``seconds``.
+
+    Examples
+    --------
+    >>> r = decay_point(2, 4, exact=True)
+    >>> r["P_exact"], r["P"].contains(r["P_exact"]), r["P_bound_holds"], r["E_bound_holds"]
+    (Fraction(139813, 1630674), True, True, True)
+    """
+    from ..chain.build import build_chain
+    from .certified import certified_absorption, certified_expected_time
+
+    t0 = time.perf_counter()
+    chain = build_chain(_system(m, N), exact=True, lump=True)
+    start = _start(m, N)
+    P = certified_absorption(chain, start, target="polarised", rtol=rtol)
+    E = certified_expected_time(chain, start, rtol=rtol)
+    P_exact = E_exact = None
+    contained = None
+    if exact:
+        from .absorption import absorb
+
+        rep = absorb(chain, start)
+        P_exact, E_exact = rep["polarization"], rep["expected_steps"]
+        contained = P.contains(P_exact) and E.contains(E_exact)
+    L = path_lower_bound(m, N) if lower_bound is None else Fraction(lower_bound)
+    EL = time_lower_bound(m, N) if time_bound is None else Fraction(time_bound)
+    deviation = max(L - P.upper, EL - E.upper, Fraction(0))
+    return {
+        "m": m,
+        "N": N,
+        "states": int(chain.n_states),
+        "P": P,
+        "E": E,
+        "P_exact": P_exact,
+        "E_exact": E_exact,
+        "exact_contained": contained,
+        "L": L,
+        "E_lower": EL,
+        "P_bound_holds": L <= P.upper,
+        "E_bound_holds": EL <= E.upper,
+        "deviation": deviation,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+
+
+def _interval_json(box):
+    return {**box.as_dict(digits=12), "lower": box.lower, "upper": box.upper}
+
+
+def _check_options(agents, memories, rtol):
+    agents = tuple(agents)
+    if not agents or any(not isinstance(m, int) or isinstance(m, bool) or not 2 <= m <= 4 for m in agents):
+        raise InputError(f"agents: must be integers from 2 to 4, got {agents!r}")
+    if memories is None:
+        memories = {m: DEFAULT_MEMORIES.get(m, tuple(range(2, 9))) for m in agents}
+    elif not isinstance(memories, dict):
+        memories = {m: tuple(memories) for m in agents}
+    for m, Ns in memories.items():
+        if not Ns or any(not isinstance(N, int) or isinstance(N, bool) or not 2 <= N <= 400 for N in Ns):
+            raise InputError(f"memories: must be integers from 2 to 400, got {tuple(Ns)!r}")
+    try:
+        r = float(rtol)
+    except (TypeError, ValueError):
+        raise InputError(f"rtol: must be a number in (0, 1e-3], got {rtol!r}") from None
+    if not 0 < r <= 1e-3:
+        raise InputError(f"rtol: must be a number in (0, 1e-3], got {rtol!r}")
+    return agents, {m: tuple(sorted(set(memories[m]))) for m in agents}, rtol
+
+
+def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_upto=EXACT_UPTO,
+                 bound_override=None, time_bound_override=None):
+    """The ``decay`` theorem: P(polarisation) and E[absorption time] against N, with proven bounds.
+
+    Parameters
+    ----------
+    agents : tuple of int
+        Numbers of agents ``m`` (2 to 4).
+    memories : tuple of int, or dict m -> tuple, optional
+        Memory sizes ``N`` (2 to 400); default :data:`DEFAULT_MEMORIES`
+        (m = 2: N = 2..60, m = 3: N = 2..30, about 20 s in all).
+    rtol : float
+        Relative width of the certified intervals (default 1e-9).
+    progress : callable, optional
+        Called with the number of ``(m, N)`` points done.
+    exact_upto : int
+        Exact rational cross-check (:func:`~markovgmm.analysis.absorption.absorb`) for ``N <= exact_upto``.
+    bound_override, time_bound_override : callable, optional
+        ``f(m, N) -> Fraction`` replacing the proven lower bounds on ``P_N``
+        and ``E_N`` (to show that a wrong bound makes the verdict ``fails``).
+
+    Returns
+    -------
+    dict
+        ``theorem`` ("decay"), ``statement``, ``verdict``, ``checked`` (the
+        systems), ``max_deviation`` (the largest amount by which a proven
+        lower bound exceeds a certified upper end, or by which an exact value
+        falls outside its interval; ``Fraction(0)`` if none), ``sides``
+        (per claim: ``proven``, ``verdict`` and what was measured),
+        ``series`` (per ``m``: one row per ``N`` with the intervals of
+        ``P_N``, ``P_{N+1}/P_N``, ``E_N``, ``E_{N+1}/E_N``, the bounds, the
+        exact values), ``rate_bound`` (``alpha_m``), ``ratio_limit``
+        (:func:`ratio_limit_estimate`), ``time_growth``
+        (:func:`growth_estimate`) and ``proof``.
+
+    Notes
+    -----
+    Verdict ``fails`` if a proven bound exceeds a certified upper end or an
+    exact value lies outside its certified interval; otherwise ``open``,
+    because the upper bound on ``P_N`` for all ``N`` (a positive lower bound
+    on the rate) and an upper bound on the growth of ``E_N`` are not proven.
+
+    Examples
+    --------
+    >>> r = decay_family(agents=(2,), memories=(2, 3, 4))
+    >>> r["verdict"], r["max_deviation"], r["sides"]["P_lower"]["verdict"], r["sides"]["P_upper"]["verdict"]
+    ('open', Fraction(0, 1), 'holds', 'open')
+    >>> decay_family(agents=(2,), memories=(2, 3), bound_override=lambda m, N: Fraction(1, 2))["verdict"]
+    'fails'
+    """
+    agents, memories, rtol = _check_options(agents, memories, rtol)
+    t0 = time.perf_counter()
+    series, checked, rate_bound, ratio_limit, time_growth = {}, [], {}, {}, {}
+    max_dev = Fraction(0)
+    p_fail, e_fail, exact_fail = [], [], []
+    done = 0
+    for m in agents:
+        points = []
+        for N in memories[m]:
+            lb = bound_override(m, N) if bound_override else None
+            tb = time_bound_override(m, N) if time_bound_override else None
+            points.append(decay_point(m, N, rtol=rtol, exact=N <= exact_upto, lower_bound=lb, time_bound=tb))
+            done += 1
+            if progress:
+                progress(done)
+        rows = []
+        by_N = {p["N"]: p for p in points}
+        for p in points:
+            N = p["N"]
+            nxt = by_N.get(N + 1)
+            row = {
+                "N": N,
+                "lumped_states": p["states"],
+                "P": _interval_json(p["P"]),
+                "E": _interval_json(p["E"]),
+                "P_ratio_next": None,
+                "E_ratio_next": None,
+                "P_lower_bound": p["L"],
+                "E_lower_bound": p["E_lower"],
+                "P_bound_holds": p["P_bound_holds"],
+                "E_bound_holds": p["E_bound_holds"],
+                "P_exact": p["P_exact"],
+                "E_exact": p["E_exact"],
+                "exact_contained": p["exact_contained"],
+                "seconds": p["seconds"],
+            }
+            if nxt is not None:
+                for key, name in (("P", "P_ratio_next"), ("E", "E_ratio_next")):
+                    r = interval_ratio((nxt[key].lower, nxt[key].upper), (p[key].lower, p[key].upper))
+                    if r is not None:
+                        row[name] = {"interval": list(r), "decimal": [f"{float(r[0]):.12g}", f"{float(r[1]):.12g}"]}
+            rows.append(row)
+            max_dev = max(max_dev, p["deviation"])
+            if not p["P_bound_holds"]:
+                p_fail.append((m, N))
+            if not p["E_bound_holds"]:
+                e_fail.append((m, N))
+            if p["exact_contained"] is False:
+                exact_fail.append((m, N))
+                for key in ("P", "E"):
+                    box, val = p[key], p[f"{key}_exact"]
+                    max_dev = max(max_dev, box.lower - val, val - box.upper)
+            checked.append({"agents": m, "components": 2, "memory": N, "replace": 1, "schedule": "sync",
+                            "ownership": "support", "graph": "complete", "start": [list(c) for c in _start(m, N)],
+                            "lumped": True, "rtol": rtol})
+        series[m] = rows
+        rate_bound[m] = path_rate(m)
+        mids = {p["N"]: float((p["P"].lower + p["P"].upper) / 2) for p in points if p["P"].lower > 0}
+        ratio_limit[m] = ratio_limit_estimate(mids)
+        time_growth[m] = growth_estimate({p["N"]: float((p["E"].lower + p["E"].upper) / 2) for p in points})
+    failed = bool(p_fail or e_fail or exact_fail)
+    sides = {
+        "P_lower": {
+            "proven": ("for every m >= 2 and N >= 2: P_N >= L_N (divergence paths with self-loops, exact product; "
+                       "path_lower_bound), hence limsup_N -(1/N) log P_N <= alpha_m (path_rate)"),
+            "verdict": "fails" if p_fail else "holds",
+            "violations": p_fail,
+        },
+        "P_upper": {
+            "proven": ("only for each computed N: P_N <= the certified upper end (an exact super-solution). "
+                       "No bound P_N <= C beta^N for all N, hence no proven positive lower bound on "
+                       "liminf -(1/N) log P_N"),
+            "verdict": "open",
+            "measured": {m: ratio_limit[m] for m in agents},
+        },
+        "E_lower": {
+            "proven": "for every m >= 2 and N >= 2: E_N >= (N^2 - m [N odd]) / (2m) (time_lower_bound)",
+            "verdict": "fails" if e_fail else "holds",
+            "violations": e_fail,
+        },
+        "E_upper": {
+            "proven": "nothing for all N (each computed N has its certified upper end)",
+            "verdict": "open",
+            "measured": {m: time_growth[m] for m in agents},
+        },
+        "exact_cross_check": {"verdict": "fails" if exact_fail else "holds", "violations": exact_fail,
+                              "upto": exact_upto},
+    }
+    return {
+        "theorem": "decay",
+        "statement": (
+            "m agents, K=2, r=1, sync, support, complete graph, balanced start: proven for all N >= 2, "
+            "P_N >= L_N (so limsup -(1/N) log P_N <= alpha_m) and E_N >= (N^2 - m [N odd])/(2m); "
+            "open: an upper bound P_N <= C beta^N for all N and an upper bound on E_N's growth "
+            "(certified intervals of P_N, E_N and their ratios for each computed N; the ratio limit is an estimate)"
+        ),
+        "verdict": "fails" if failed else "open",
+        "checked": checked,
+        "max_deviation": max_dev,
+        "sides": sides,
+        "series": series,
+        "rate_bound": rate_bound,
+        "ratio_limit": ratio_limit,
+        "time_growth": time_growth,
+        "proof": "proofs/decay_rate.md",
+        "seconds_computed": round(time.perf_counter() - t0, 3),
+    }

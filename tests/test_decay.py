@@ -1,0 +1,154 @@
+"""The ``decay`` theorem family (issue 11 item 3): markovgmm.analysis.decay, proofs/decay_rate.md."""
+
+import math
+from fractions import Fraction
+
+import pytest
+
+from markovgmm import System, build_chain
+from markovgmm.analysis import absorb
+from markovgmm.analysis.decay import (
+    decay_family,
+    interval_ratio,
+    path_lower_bound,
+    path_rate,
+    time_lower_bound,
+)
+from markovgmm.errors import InputError
+from markovgmm.system import balanced_counts
+
+
+def _start(m, N):
+    return tuple(balanced_counts(N, 2) for _ in range(m))
+
+
+@pytest.fixture(scope="module")
+def family():
+    return decay_family(agents=(2, 3), memories={2: tuple(range(2, 13)), 3: tuple(range(2, 9))}, exact_upto=12)
+
+
+@pytest.fixture(scope="module")
+def exact():
+    out = {}
+    for m, Ns in ((2, range(2, 13)), (3, range(2, 9))):
+        for N in Ns:
+            rep = absorb(build_chain(System(agents=m, components=2, memory=N), lump=True), _start(m, N))
+            out[(m, N)] = (rep["polarization"], rep["expected_steps"])
+    return out
+
+
+def _chain_path_sum(m, N):
+    """Independent L_N: walk the full chain's own transition probabilities along every orientation.
+
+    From the balanced start, the non-lone agents step towards label c and the lone agent away from it,
+    each until it is at a vertex; every step contributes P(s, t) / (1 - P(s, s)).  The orientations with
+    distinct first steps are summed (their path events are disjoint)."""
+    chain = build_chain(System(agents=m, components=2, memory=N))
+    values = {}
+    for lone in range(m):
+        for c in (0, 1):
+            a = [s[0] for s in _start(m, N)]
+            s = chain.index(tuple((x, N - x) for x in a))
+            value, first = Fraction(1), None
+            while any(0 < x < N for x in a):
+                toward = 1 if c == 0 else -1
+                a = [x if not 0 < x < N else (x - toward if i == lone else x + toward) for i, x in enumerate(a)]
+                t = chain.index(tuple((x, N - x) for x in a))
+                value *= chain.probability(s, t) / (1 - chain.probability(s, s))
+                first = t if first is None else first
+                s = t
+            values[first] = value
+    return sum(values.values()), len(values)
+
+
+@pytest.mark.parametrize("m,N", [(2, 2), (2, 3), (2, 4), (2, 5), (2, 6), (3, 2), (3, 3), (3, 4)])
+def test_path_bound_equals_the_chain_path_sum(m, N):
+    total, distinct = _chain_path_sum(m, N)
+    assert distinct == (2 if m == 2 else 2 * m)
+    assert path_lower_bound(m, N) == total
+
+
+def test_path_bound_below_exact_and_reference(exact):
+    # MODEL.md 3's Storm-checked reference value
+    assert exact[(2, 4)][0] == Fraction(139813, 1630674)
+    for (m, N), (p, _) in exact.items():
+        assert 0 < path_lower_bound(m, N) <= p
+
+
+def test_time_bound_below_exact(exact):
+    for (m, N), (_, e) in exact.items():
+        assert time_lower_bound(m, N) <= e
+    # the bound is of the right order: the exact E_N is within a factor 8 of it
+    assert all(e <= 8 * time_lower_bound(m, N) for (m, N), (_, e) in exact.items())
+
+
+def test_family_intervals_contain_exact_values_and_ratios(family, exact):
+    assert family["theorem"] == "decay"
+    assert family["verdict"] == "open"
+    assert family["max_deviation"] == 0
+    assert family["sides"]["P_lower"]["verdict"] == "holds"
+    assert family["sides"]["E_lower"]["verdict"] == "holds"
+    assert family["sides"]["P_upper"]["verdict"] == "open"
+    assert family["sides"]["exact_cross_check"]["verdict"] == "holds"
+    assert len(family["checked"]) == 11 + 7
+    for m, rows in family["series"].items():
+        for row in rows:
+            p, e = exact[(m, row["N"])]
+            assert row["P_exact"] == p and row["E_exact"] == e
+            assert row["P"]["lower"] <= p <= row["P"]["upper"]
+            assert row["E"]["lower"] <= e <= row["E"]["upper"]
+            nxt = exact.get((m, row["N"] + 1))
+            if nxt is None:
+                assert row["P_ratio_next"] is None
+                continue
+            lo, hi = row["P_ratio_next"]["interval"]
+            assert lo <= nxt[0] / p <= hi
+            lo, hi = row["E_ratio_next"]["interval"]
+            assert lo <= nxt[1] / e <= hi
+
+
+def test_checked_systems_are_the_defaults(family):
+    first = family["checked"][0]
+    s = System(agents=2, components=2, memory=first["memory"])
+    assert (first["replace"], first["schedule"], first["ownership"]) == (s.replace, s.schedule, s.ownership)
+    assert first["start"] == [list(c) for c in _start(2, first["memory"])]
+
+
+def test_wrong_bounds_make_the_verdict_fail():
+    memories = (2, 3, 4)
+    good = decay_family(agents=(2,), memories=memories, exact_upto=0)
+    upper = {row["N"]: row["P"]["upper"] for row in good["series"][2]}
+    wrong = decay_family(agents=(2,), memories=memories, exact_upto=0,
+                         bound_override=lambda m, N: Fraction(1, 10))
+    assert wrong["verdict"] == "fails"
+    assert wrong["sides"]["P_lower"]["violations"] == [(2, 4)]  # P_2 = 1/3, P_3 = 0.145, P_4 = 0.086
+    assert wrong["max_deviation"] == Fraction(1, 10) - upper[4]
+    wrong_t = decay_family(agents=(2,), memories=memories, exact_upto=0,
+                           time_bound_override=lambda m, N: Fraction(N * N))
+    assert wrong_t["verdict"] == "fails" and wrong_t["sides"]["E_lower"]["violations"] == [(2, 2), (2, 3), (2, 4)]
+
+
+def test_interval_ratio():
+    a, b = Fraction(1, 3), Fraction(1, 2)
+    c, d = Fraction(2), Fraction(3)
+    lo, hi = interval_ratio((a, b), (c, d))
+    assert lo == a / d and hi == b / c
+    assert interval_ratio((a, b), (Fraction(0), d)) is None
+
+
+def test_rate_of_the_path_bound():
+    assert math.isclose(path_rate(2), 1 + math.log(2) + math.log(3) / 2, rel_tol=1e-12)
+    # -(1/N) log L_N increases towards alpha_m from below along even N (independent: the exact L_N)
+    for m in (2, 3):
+        bounds = [path_lower_bound(m, N) for N in (40, 80, 160, 320)]
+        rates = [(math.log(b.denominator) - math.log(b.numerator)) / N for b, N in zip(bounds, (40, 80, 160, 320))]
+        assert all(x < y < path_rate(m) for x, y in zip(rates, rates[1:]))
+        gaps = [path_rate(m) - r for r in rates]
+        assert all(b < 0.7 * a for a, b in zip(gaps, gaps[1:]))
+
+
+@pytest.mark.parametrize("kwargs", [dict(agents=(1,)), dict(agents=(5,)), dict(memories=(1,)), dict(rtol=0),
+                                    dict(rtol="x"), dict(agents=(2,), memories=(401,))])
+def test_bad_input(kwargs):
+    with pytest.raises(InputError):
+        decay_family(**kwargs)
