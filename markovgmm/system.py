@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from math import comb
 
-import networkx as nx
-
 from .errors import InputError
 from .numbers import to_fraction
 
@@ -155,17 +153,62 @@ def graph_from_name(name, m):
     >>> sorted(graph_from_name("path", 3).edges())
     [(0, 1), (1, 2)]
     """
+    import networkx as nx
+
+    _named_edges(name, m)  # the same refusals as the System's own (networkx-free) path
     if name == "complete":
         return nx.complete_graph(m)
     if name == "path":
         return nx.path_graph(m)
     if name == "ring":
+        return nx.cycle_graph(m)
+    return nx.star_graph(m - 1)
+
+
+def _named_edges(name, m):
+    """Edges of the named graph on nodes ``0..m-1``, as networkx's
+    ``complete_graph``, ``path_graph``, ``cycle_graph`` and ``star_graph``
+    (node 0 the centre) have them; checked against networkx in
+    ``tests/test_startup.py``."""
+    if name == "complete":
+        return [(i, j) for i in range(m) for j in range(i + 1, m)]
+    if name == "path":
+        return [(i, i + 1) for i in range(m - 1)]
+    if name == "ring":
         if m < 3:
             raise InputError(f"graph: a ring needs at least 3 agents, got agents={m}")
-        return nx.cycle_graph(m)
+        return [(i, (i + 1) % m) for i in range(m)]
     if name == "star":
-        return nx.star_graph(m - 1)
+        return [(0, i) for i in range(1, m)]
     raise InputError(f"graph must be one of {', '.join(GRAPH_NAMES)} or an edge-list file, got {name!r}")
+
+
+class _NamedGraph:
+    """An undirected simple graph on ``0..m-1`` with the few methods of a
+    networkx graph that :func:`reading_matrix` reads, so that a named graph
+    needs no networkx (its import costs about as much as a small chain)."""
+
+    def __init__(self, name, m):
+        self.m = m
+        self.adjacent = [set() for _ in range(m)]
+        for u, v in _named_edges(name, m):
+            self.adjacent[u].add(v)
+            self.adjacent[v].add(u)
+
+    def nodes(self):
+        return range(self.m)
+
+    def is_directed(self):
+        return False
+
+    def neighbors(self, node):
+        return iter(sorted(self.adjacent[node]))
+
+    def get_edge_data(self, u, v, default=None):
+        return {} if v in self.adjacent[u] else default
+
+    def has_edge(self, u, v):
+        return v in self.adjacent[u]
 
 
 def read_edge_list(path, directed=False):
@@ -191,6 +234,8 @@ def read_edge_list(path, directed=False):
         raise InputError(f"graph: an edge-list file must be UTF-8 text ('u v [weight]' lines), got binary data in {path!r}") from None
     if "\0" in "".join(lines[:1000]):
         raise InputError(f"graph: an edge-list file must be UTF-8 text ('u v [weight]' lines), got binary data in {path!r}")
+    import networkx as nx
+
     graph = nx.DiGraph() if directed else nx.Graph()
     rows = []
     for number, raw in enumerate(lines, 1):
@@ -221,6 +266,12 @@ def read_edge_list(path, directed=False):
     return ordered
 
 
+def _is_networkx_graph(graph):
+    import networkx as nx
+
+    return isinstance(graph, nx.Graph)
+
+
 def _looks_int(text):
     try:
         int(text)
@@ -242,7 +293,7 @@ def reading_matrix(graph, m=None, closed=True, weight=None):
     weight is the self-loop's if the graph has one, else 1 (closed) or 0
     (open).
 
-    >>> [[str(x) for x in row] for row in reading_matrix(nx.path_graph(3))]
+    >>> [[str(x) for x in row] for row in reading_matrix(graph_from_name("path", 3))]
     [['1/2', '1/2', '0'], ['1/3', '1/3', '1/3'], ['0', '1/2', '1/2']]
     """
     nodes = list(graph.nodes())
@@ -474,8 +525,8 @@ class System:
             graph = self.graph
             graph_name = graph if isinstance(graph, str) else "custom"
             if isinstance(graph, str):
-                graph = graph_from_name(graph, m)
-            elif not isinstance(graph, nx.Graph):
+                graph = _NamedGraph(graph, m)  # the same edges as graph_from_name, without importing networkx
+            elif not _is_networkx_graph(graph):
                 raise InputError(f"graph must be a name ({', '.join(GRAPH_NAMES)}) or a networkx graph, got {type(graph).__name__}")
             W = reading_matrix(graph, m=m, closed=self.closed_neighbourhood, weight=self.edge_weight)
         set_(self, "W", W)

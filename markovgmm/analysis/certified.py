@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InputError, TooLargeError
-from ..numbers import fraction_str
+from ..numbers import decimal_str, fraction_str
 from .absorption import reachable_states
 from .classes import closed_classes
 from .exact_kernel import ExactSystem as _ExactSystem
@@ -138,24 +138,7 @@ def decimal_bounds(lower, upper, digits=17):
 
 
 def _round_decimal(value, digits, up):
-    if value == 0:
-        return "0"
-    if value < 0:
-        text = _round_decimal(-value, digits, not up)
-        return "-" + text
-    # exponent e with 10^e <= value < 10^(e+1), exactly
-    e = len(str(value.numerator)) - len(str(value.denominator))
-    while Fraction(10) ** e > value:
-        e -= 1
-    while Fraction(10) ** (e + 1) <= value:
-        e += 1
-    scaled = value * Fraction(10) ** (digits - 1 - e)
-    mantissa = -((-scaled.numerator) // scaled.denominator) if up else scaled.numerator // scaled.denominator
-    if mantissa == 10**digits:  # rounding up crossed a power of ten
-        mantissa, e = 10 ** (digits - 1), e + 1
-    text = str(mantissa)
-    body = text[0] + ("." + text[1:].rstrip("0") if text[1:].rstrip("0") else "")
-    return f"{body}e{e}"
+    return decimal_str(value, digits, "ceiling" if up else "floor")  # one rounding from p and q, no text of them
 
 
 # --------------------------------------------------------------------------- float solvers

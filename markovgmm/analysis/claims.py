@@ -37,7 +37,7 @@ import numpy as np
 
 from ..chain.build import incoming_label_laws
 from ..errors import InputError
-from ..numbers import fraction_str, to_fraction
+from ..numbers import decimal_digits, fraction_str, to_fraction
 from .absorption import absorption_probabilities, reachable_states
 from .classes import closed_classes
 from .linalg import solve_absorbing
@@ -207,19 +207,11 @@ def decimal_bound(x, up, digits=20):
     >>> decimal_bound(Fraction(1, 3), up=True, digits=5), decimal_bound(Fraction(-2, 3), up=False, digits=3)
     ('3.3334e-1', '-6.67e-1')
     """
-    x = Fraction(x)
-    if x == 0:
+    sign, mantissa, e = decimal_digits(x, digits, "ceiling" if up else "floor")  # one rounding, no text of x
+    if sign == 0:
         return "0"
-    e = len(str(abs(x.numerator))) - len(str(x.denominator))
-    if Fraction(10) ** e > abs(x):
-        e -= 1
-    shift = digits - 1 - e
-    scaled = x * Fraction(10) ** shift
-    n = -((-scaled.numerator) // scaled.denominator) if up else scaled.numerator // scaled.denominator
-    if len(str(abs(n))) > digits:  # rounding carried into a new digit
-        e += 1
-    sign, text = ("-", str(-n)) if n < 0 else ("", str(n))
-    return f"{sign}{text[0]}.{text[1:].rstrip('0') or '0'}e{e}"
+    text = str(mantissa)
+    return f"{'-' if sign < 0 else ''}{text[0]}.{text[1:].rstrip('0') or '0'}e{e}"
 
 
 # --------------------------------------------------------------------------- per-state quantities

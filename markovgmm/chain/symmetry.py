@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from itertools import combinations_with_replacement, permutations
 from math import comb, factorial
 
-import networkx as nx
 import numpy as np
 
 from .states import all_states, global_index, rank_counts
@@ -189,6 +188,8 @@ def agent_group(system):
         order = factorial(m)
         perms = np.array(list(permutations(range(m))), dtype=np.int64) if order <= _MAX_LISTED else None
         return AgentGroup(m, True, order, perms)
+    import networkx as nx
+
     graph = nx.DiGraph()
     for i in range(m):
         graph.add_node(i, loop=W[i][i])

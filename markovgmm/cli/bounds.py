@@ -3,8 +3,6 @@ compared with the exact value (docs/model.md 4)."""
 
 from __future__ import annotations
 
-from ..analysis.bounds import bounds_report
-from ..chain.build import build_chain
 from ..errors import InputError
 from ..progress import progress_bar
 from ..system import state_text
@@ -37,6 +35,9 @@ def register(subparsers):
 
 
 def run(args):
+    from ..analysis.bounds import bounds_report
+    from ..chain.build import build_chain
+
     check_horizon(args.horizon)
     check_count(args.paths, "paths", 1, MAX_PATHS)
     system = system_from_args(args)

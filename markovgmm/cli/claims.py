@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..analysis.claims import claims_report
-from ..chain.build import build_chain
 from ..errors import InputError
 from ..numbers import to_fraction
 from ..progress import progress_bar
@@ -65,6 +63,9 @@ def _as_floats(obj):
 
 
 def run(args):
+    from ..analysis.claims import claims_report
+    from ..chain.build import build_chain
+
     check_horizon(args.horizon)
     epsilon = to_fraction(args.epsilon, "epsilon")
     if epsilon <= 0:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 
-from ..analysis.verify import DEFAULT_FAMILY, verify_family
 from ..errors import InputError
 from ..numbers import to_fraction
 from ..progress import progress_bar
@@ -125,6 +124,8 @@ def check_entry(entry, where):
 
 
 def run(args):
+    from ..analysis.verify import DEFAULT_FAMILY, verify_family
+
     if args.theorem is not None:
         return run_theorem_command(args)
     check_horizon(args.horizon)

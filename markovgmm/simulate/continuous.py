@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from math import ceil
 
-import networkx as nx
 import numpy as np
 
 from ..errors import InputError
@@ -284,6 +283,8 @@ class ContinuousSystem:
         return rows / rows.sum(axis=1, keepdims=True)
 
     def _set_graph(self, m):
+        import networkx as nx
+
         set_ = object.__setattr__
         graph = self.graph
         if isinstance(graph, str):
