@@ -169,7 +169,8 @@ def test_cli_theorem_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["theorem"] == "graphs" and out["verdict"] == "holds"
     assert {"checked", "max_deviation", "graphs"} <= set(out)
-    assert out["graphs"][1] == {"edges": [[0, 1], [0, 2]], "m": 3, "N": 2, "name": "path", "polarization": "67/112"}
+    assert out["graphs"][1] == {"edges": [[0, 1], [0, 2]], "m": 3, "N": 2, "name": "path", "atlas": 6,
+                                "arithmetic": "exact", "polarization": "67/112"}
 
 
 def test_cli_theorem_text_and_unbuilt(capsys):

@@ -16,9 +16,11 @@ Families (MODEL.md 2-4; proofs in ``proofs/``):
   ``async`` or ``r < N``, and under ``sync`` with ``r = N`` iff the reading
   graph is aperiodic (W irreducible).  Under ``support`` the exact deviation
   from ``M_0`` is reported as the ownership distortion.
-* ``graphs`` (:func:`graph_extremes`): exact P(polarisation) from the
-  balanced start for every connected graph of networkx's atlas; the
-  conjecture "the complete graph minimises it".
+* ``graphs`` (:func:`graph_extremes`): P(polarisation) from the balanced
+  start for every connected graph of networkx's atlas, exact (or certified
+  intervals, never called exact); the conjecture "the complete graph
+  minimises it" per (m, N), and the maximiser.  The full m = 2..5, N = 4..8
+  grid is precomputed in ``docs/graphs_grid.json`` (:func:`read_graph_grid`).
 * ``order`` (:func:`start_order`, ``proofs/start_order.md``): which order on
   start states P(polarisation) respects (measured), and the proven monotone
   coupling: P(consensus on 0) is non-decreasing in the product order of the
@@ -31,6 +33,7 @@ Families (MODEL.md 2-4; proofs in ``proofs/``):
 
 from __future__ import annotations
 
+import os
 import time
 from fractions import Fraction
 from math import gcd
@@ -53,6 +56,10 @@ __all__ = [
     "VOTER_SYSTEMS",
     "graph_extremes",
     "complete_minimises",
+    "graph_entry",
+    "atlas_connected",
+    "read_graph_grid",
+    "GRAPHS_GRID",
     "start_order",
     "consensus_monotone",
     "polarization_table",
@@ -370,6 +377,16 @@ def _atlas_graphs(max_agents, min_agents=2):
             yield g
 
 
+def atlas_connected(max_agents, min_agents=2):
+    """``(atlas index, graph)`` of every connected graph of networkx's atlas on ``min_agents..max_agents`` nodes.
+
+    >>> [(i, g.number_of_edges()) for i, g in atlas_connected(3)]
+    [(3, 1), (6, 2), (7, 3)]
+    """
+    return [(i, g) for i, g in enumerate(nx.graph_atlas_g())
+            if min_agents <= g.number_of_nodes() <= max_agents and nx.is_connected(g)]
+
+
 def _graph_name(g):
     m = g.number_of_nodes()
     if g.number_of_edges() == m * (m - 1) // 2:
@@ -384,8 +401,48 @@ def _graph_name(g):
     return None
 
 
-def graph_extremes(max_agents=4, memories=(4,), min_agents=2, progress=None):
-    """Exact P(polarisation) from the balanced start on every connected graph of the atlas.
+def graph_entry(g, N, arithmetic="exact", rtol=1e-12, atlas=None):
+    """P(polarisation) from the balanced start on one graph, exact or certified.
+
+    K = 2, r = 1, sync, ``support`` ownership, closed neighbourhoods
+    (MODEL.md 2 defaults), solved on the chain lumped by the graph's
+    automorphism group (``proofs/lumpability.md``).  ``arithmetic="exact"``
+    gives ``polarization`` (a Fraction, MODEL.md 3); ``"certified"`` gives
+    ``polarization_interval = (lower, upper)``, exact rationals with
+    ``lower <= P <= upper`` (:func:`~markovgmm.analysis.certified.certified_absorption`,
+    ``proofs/certified_enclosure.md``) and its ``relative_width``.
+
+    >>> e = graph_entry(nx.path_graph(3), 2)
+    >>> e["arithmetic"], str(e["polarization"])
+    ('exact', '67/112')
+    >>> c = graph_entry(nx.path_graph(3), 2, arithmetic="certified")
+    >>> c["polarization_interval"][0] <= Fraction(67, 112) <= c["polarization_interval"][1]
+    True
+    """
+    if arithmetic not in ("exact", "certified"):
+        raise InputError(f"arithmetic must be 'exact' or 'certified', got {arithmetic!r}")
+    m = g.number_of_nodes()
+    g = nx.convert_node_labels_to_integers(g)
+    system = System(agents=m, components=2, memory=N, graph=g)
+    chain = build_exact(system, lump=True)
+    start = tuple(balanced_counts(N, 2) for _ in range(m))
+    entry = {"edges": sorted(tuple(sorted(e)) for e in g.edges()), "m": m, "N": N, "name": _graph_name(g)}
+    if atlas is not None:
+        entry["atlas"] = atlas
+    entry["arithmetic"] = arithmetic
+    if arithmetic == "exact":
+        entry["polarization"] = absorb(chain, start)["polarization"]
+    else:
+        from .certified import certified_absorption
+
+        box = certified_absorption(chain, start, rtol=rtol)
+        entry["polarization_interval"] = (box.lower, box.upper)
+        entry["relative_width"] = box.relative_width
+    return entry
+
+
+def graph_extremes(max_agents=4, memories=(4,), min_agents=2, progress=None, arithmetic="exact"):
+    """P(polarisation) from the balanced start on every connected graph of the atlas; is the complete graph lowest?
 
     Parameters
     ----------
@@ -395,23 +452,23 @@ def graph_extremes(max_agents=4, memories=(4,), min_agents=2, progress=None):
     memories : sequence of int
         Memory sizes ``N``.  K = 2, r = 1, sync, ``support`` ownership,
         closed neighbourhoods (MODEL.md 2 defaults).
+    arithmetic : str or callable
+        ``"exact"`` (default), ``"certified"``, or ``arithmetic(m, N)``
+        returning one of them per ``(m, N)`` (:func:`graph_entry`).
 
     Returns
     -------
     dict
-        ``theorem``, ``verdict`` (of the conjecture "the complete graph
-        minimises P(polarisation)", :func:`complete_minimises`), ``checked``,
-        ``max_deviation`` (the largest amount by which some graph falls
-        below the complete graph; 0 if none), ``graphs`` (one entry per graph
-        and ``N``: ``edges``, ``m``, ``N``, ``name``, ``polarization``),
-        ``ranking`` (per ``(m, N)``, graphs from least to most polarising)
-        and ``counterexamples``.
+        As :func:`complete_minimises`: ``theorem``, ``verdict``, ``checked``,
+        ``max_deviation``, ``graphs`` (one entry per graph and ``N``),
+        ``ranking``, ``per_size``, ``maximisers`` and ``counterexamples``.
 
     Notes
     -----
-    Solved on the lumped chain (``proofs/lumpability.md``), exactly.  Cost
-    grows fast: m = 4, N = 8 takes minutes per graph, m = 5 N = 4 about 3 s
-    per graph.
+    Cost grows fast (exact, this machine, loaded): m = 4, N = 6 about 15 s
+    per graph; m = 5, N = 4 about 6 s per graph; m = 5, N = 5 more than 5
+    minutes per graph exact, about 2 s certified.  ``benchmarks/run_graphs_grid.py``
+    computes the full grid m = 2..5, N = 4..8 into ``docs/graphs_grid.json``.
 
     Examples
     --------
@@ -421,72 +478,157 @@ def graph_extremes(max_agents=4, memories=(4,), min_agents=2, progress=None):
     >>> r["verdict"]
     'holds'
     """
+    choose = arithmetic if callable(arithmetic) else (lambda m, N: arithmetic)
     entries = []
-    graphs = list(_atlas_graphs(max_agents, min_agents))
+    graphs = atlas_connected(max_agents, min_agents)
     done = 0
     for N in memories:
-        for g in graphs:
-            m = g.number_of_nodes()
-            g = nx.convert_node_labels_to_integers(g)
-            system = System(agents=m, components=2, memory=N, graph=g)
-            chain = build_exact(system, lump=True)
-            start = tuple(balanced_counts(N, 2) for _ in range(m))
-            p = absorb(chain, start)["polarization"]
-            entries.append(
-                {"edges": sorted(tuple(sorted(e)) for e in g.edges()), "m": m, "N": N, "name": _graph_name(g),
-                 "polarization": p}
-            )
+        for index, g in graphs:
+            entries.append(graph_entry(g, N, arithmetic=choose(g.number_of_nodes(), N), atlas=index))
             done += 1
             if progress:
                 progress(done)
     return complete_minimises(entries)
 
 
+def _bounds(e):
+    """``(lower, upper)`` of an entry: the exact value twice, or its certified interval."""
+    if e.get("arithmetic", "exact") == "exact":
+        return e["polarization"], e["polarization"]
+    lo, hi = e["polarization_interval"]
+    return Fraction(lo), Fraction(hi)
+
+
+def _ranked(e):
+    out = {k: e[k] for k in ("edges", "name", "arithmetic", "polarization", "polarization_interval") if k in e}
+    out.setdefault("arithmetic", "exact")
+    if "atlas" in e:
+        out["atlas"] = e["atlas"]
+    return out
+
+
 def complete_minimises(entries):
     """The verdict of "the complete graph minimises P(polarisation)" on computed entries.
 
-    ``entries`` as in :func:`graph_extremes` (``edges``, ``m``, ``N``,
-    ``polarization``).  ``fails`` as soon as some connected graph has a
-    strictly smaller exact value than the complete graph on the same ``m``
-    and ``N``.
+    ``entries`` as in :func:`graph_entry`: ``edges``, ``m``, ``N`` and either
+    an exact ``polarization`` or a certified ``polarization_interval``
+    (``arithmetic`` missing means exact).  Per ``(m, N)``: ``fails`` when some
+    connected graph is certainly strictly below the complete graph (its upper
+    bound below the complete graph's lower bound; exact values compared
+    exactly), ``open`` when an interval overlaps the complete graph's and the
+    order is not decided, ``holds`` otherwise (ties allowed).  Overall:
+    ``fails`` if some ``(m, N)`` fails, else ``open`` if some is open, else
+    ``holds``.  ``max_deviation`` is the largest certain amount by which a
+    graph falls below the complete graph (exact for exact entries, a lower
+    bound of it for certified ones; 0 if none).  ``ranking`` orders each
+    ``(m, N)`` from least to most polarising, with ``certain`` telling
+    whether every consecutive pair is separated (disjoint intervals or
+    distinct exact values); ``maximisers`` names the most polarising graph
+    and whether that is certain.
 
     >>> e = [{"edges": [(0, 1), (0, 2), (1, 2)], "m": 3, "N": 2, "name": "complete", "polarization": Fraction(1, 3)},
     ...      {"edges": [(0, 1), (1, 2)], "m": 3, "N": 2, "name": "path", "polarization": Fraction(1, 4)}]
-    >>> complete_minimises(e)["verdict"], complete_minimises(e)["max_deviation"]
-    ('fails', Fraction(1, 12))
+    >>> r = complete_minimises(e)
+    >>> r["verdict"], r["max_deviation"], r["counterexamples"][0]["name"], r["maximisers"][0]["name"]
+    ('fails', Fraction(1, 12), 'path', 'complete')
     """
     groups = {}
     for e in entries:
         groups.setdefault((e["m"], e["N"]), []).append(e)
-    ranking, counterexamples, max_dev = [], [], Fraction(0)
+    ranking, per_size, maximisers, counterexamples, max_dev = [], [], [], [], Fraction(0)
     for (m, N), group in sorted(groups.items()):
+        ordered = sorted(group, key=lambda e: _bounds(e))
+        bounds = [_bounds(e) for e in ordered]
+        separated = [bounds[i][1] < bounds[i + 1][0] or (bounds[i][0] == bounds[i][1] == bounds[i + 1][0] == bounds[i + 1][1])
+                     for i in range(len(bounds) - 1)]
+        ranking.append({"m": m, "N": N, "certain": all(separated), "order": [_ranked(e) for e in ordered]})
+        top = ordered[-1]
+        maximisers.append({"m": m, "N": N, **_ranked(top),
+                           "certain": all(b[1] < bounds[-1][0] for b in bounds[:-1])})
         complete = [e for e in group if len(e["edges"]) == m * (m - 1) // 2]
-        ordered = sorted(group, key=lambda e: e["polarization"])
-        ranking.append(
-            {"m": m, "N": N, "order": [{"edges": e["edges"], "name": e["name"], "polarization": e["polarization"]}
-                                       for e in ordered]}
-        )
         if not complete:
+            per_size.append({"m": m, "N": N, "verdict": "open", "graphs": len(group), "why": "no complete graph"})
             continue
-        pc = complete[0]["polarization"]
+        c_lo, c_hi = _bounds(complete[0])
+        verdict, undecided = "holds", []
         for e in group:
-            if e["polarization"] < pc:
-                counterexamples.append({"m": m, "N": N, "edges": e["edges"], "name": e["name"],
-                                        "polarization": e["polarization"], "complete": pc})
-                max_dev = max(max_dev, pc - e["polarization"])
-    checked = sorted({(e["m"], e["N"]) for e in entries})
+            if e is complete[0]:
+                continue
+            lo, hi = _bounds(e)
+            if hi < c_lo:
+                counterexamples.append({"m": m, "N": N, **_ranked(e), "complete": _ranked(complete[0])})
+                max_dev = max(max_dev, c_lo - hi)
+                verdict = "fails"
+            elif lo < c_hi:  # overlapping, or exact and equal to the complete graph (a tie) when lo == hi == c_lo == c_hi
+                if not (lo == hi == c_lo == c_hi):
+                    undecided.append(e["edges"])
+        if verdict == "holds" and undecided:
+            verdict = "open"
+        per_size.append({"m": m, "N": N, "verdict": verdict, "graphs": len(group), "undecided": undecided,
+                         "arithmetic": sorted({e.get("arithmetic", "exact") for e in group})})
+    verdicts = {p["verdict"] for p in per_size}
+    verdict = "fails" if "fails" in verdicts else "open" if "open" in verdicts else "holds"
     return {
         "theorem": "graphs",
         "statement": ("conjecture: among connected graphs on m agents the complete graph minimises P(polarisation) "
                       "from the balanced start (K=2, r=1, sync, support, closed neighbourhoods)"),
-        "verdict": "fails" if counterexamples else "holds",
+        "verdict": verdict,
         "checked": [{"agents": m, "components": 2, "memory": N, "replace": 1, "schedule": "sync",
-                     "ownership": "support", "graphs": len(groups[(m, N)])} for m, N in checked],
+                     "ownership": "support", "graphs": len(groups[(m, N)])} for m, N in sorted(groups)],
         "max_deviation": max_dev,
         "graphs": entries,
         "ranking": ranking,
+        "per_size": per_size,
+        "maximisers": maximisers,
         "counterexamples": counterexamples,
     }
+
+
+#: The precomputed grid of ``benchmarks/run_graphs_grid.py`` (m = 2..5, N = 4..8), in the source tree.
+GRAPHS_GRID = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "docs",
+                           "graphs_grid.json")
+
+
+def _read_fraction(text):
+    """``"p/q"`` of any length (Python's ``int()`` refuses more than 4,300 digits; flint does not)."""
+    import flint
+
+    p, _, q = str(text).partition("/")
+    if not (p.lstrip("-").isdigit() and (q == "" or q.isdigit())):
+        raise InputError(f"grid: a probability must be 'p/q', got {str(text)[:40]!r}")
+    return Fraction(int(flint.fmpz(p)), int(flint.fmpz(q)) if q else 1)
+
+
+def read_graph_grid(path=GRAPHS_GRID):
+    """The entries of a precomputed grid file (``docs/graphs_grid.json``), values back as Fractions.
+
+    Exact entries carry ``polarization`` (``"p/q"``), certified ones
+    ``polarization_interval`` (two ``"p/q"``); anything else is an
+    ``InputError``.  Feed the result to :func:`complete_minimises`.
+    """
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as err:
+        raise InputError(f"grid: cannot read {path!r} ({err.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(f"grid: {path!r} is not a JSON grid file") from None
+    if not isinstance(data, dict) or not isinstance(data.get("graphs"), list):
+        raise InputError(f"grid: {path!r} must be a JSON object with a 'graphs' list")
+    entries = []
+    for e in data["graphs"]:
+        out = {"edges": [tuple(x) for x in e["edges"]], "m": e["m"], "N": e["N"], "name": e.get("name"),
+               "atlas": e.get("atlas"), "arithmetic": e["arithmetic"]}
+        if e["arithmetic"] == "exact":
+            out["polarization"] = _read_fraction(e["polarization"])
+        elif e["arithmetic"] == "certified":
+            out["polarization_interval"] = tuple(_read_fraction(x) for x in e["polarization_interval"])
+        else:
+            raise InputError(f"grid: arithmetic must be 'exact' or 'certified', got {e['arithmetic']!r}")
+        entries.append(out)
+    return entries
 
 
 # ---------------------------------------------------------------------------
@@ -903,8 +1045,12 @@ def run_theorem(name, **options):
     if name == "voter":
         out = voter_family()
     elif name == "graphs":
-        out = graph_extremes(max_agents=options.get("max_agents", 4), memories=options.get("memories", (4,)),
-                             progress=options.get("progress"))
+        if options.get("grid"):
+            out = complete_minimises(read_graph_grid(options["grid"]))
+            out["source"] = options["grid"]
+        else:
+            out = graph_extremes(max_agents=options.get("max_agents", 4), memories=options.get("memories", (4,)),
+                                 progress=options.get("progress"), arithmetic=options.get("arithmetic", "exact"))
     elif name == "order":
         out = start_order(memories=options.get("memories", (2, 3, 4, 5, 6)))
     else:

@@ -51,13 +51,32 @@ def register(subparsers):
         "--max-agents",
         type=int,
         default=4,
-        help="graphs: connected atlas graphs on 2..NUM agents (default 4; 5 adds 21 graphs, ~3 s each at N=4)",
+        help="graphs: connected atlas graphs on 2..NUM agents, recomputed exactly (default 4, with the default N=4 "
+        "about 10 s; 5 adds 21 graphs, ~6 s each at N=4 and more than 5 min each at N=5 on a loaded machine; "
+        "the full m<=5, N=4..8 grid is precomputed: --grid)",
+    )
+    parser.add_argument(
+        "--grid",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="FILE",
+        help="graphs: instead of recomputing, read the precomputed grid (default docs/graphs_grid.json, written by "
+        "benchmarks/run_graphs_grid.py: m=2..5, N=4..8, exact or certified per entry) and rank it, verdict and "
+        "counterexamples per (m, N); with --certified, recompute with certified intervals instead of exact values",
+    )
+    parser.add_argument(
+        "--certified",
+        action="store_true",
+        help="graphs: recompute with certified float intervals (relative width 1e-12) instead of exact rationals; "
+        "m=5, N=8 in about a minute per graph",
     )
     parser.add_argument(
         "--memories",
         default=None,
         help="graphs / order: comma-separated memory sizes N (default graphs 4, order 2,3,4,5,6; "
-        "graphs at m=4 cost ~2 s per graph at N=6 and ~1 min at N=8)",
+        "graphs exact at m=4 cost ~15 s per graph at N=6 and minutes at N=8 on a loaded machine; "
+        "--max-agents 5 --memories 4,5,6,7,8 recomputes the whole grid, hours exact: use --grid or --certified)",
     )
     parser.set_defaults(func=run)
 
@@ -169,6 +188,12 @@ def run_theorem_command(args):
     if args.theorem == "graphs":
         check_count(args.max_agents, "max-agents", 2, 6)
         options["max_agents"] = args.max_agents
+        if args.grid is not None:
+            from ..analysis.theorems import GRAPHS_GRID
+
+            options["grid"] = args.grid or GRAPHS_GRID
+        if args.certified:
+            options["arithmetic"] = "certified"
     if args.memories is not None:
         options["memories"] = _memories(args.memories)
     if args.theorem == "rate":
@@ -205,12 +230,20 @@ def format_theorem(report):
                 f"{_short(r['consensus_deviation'])} (starts off the vertices: {_short(r['interior_deviation'])})"
             )
     elif name == "graphs":
+        verdicts = {(p["m"], p["N"]): p["verdict"] for p in report["per_size"]}
         for group in report["ranking"]:
-            ranked = ", ".join(f"{e['name'] or e['edges']}={_short(e['polarization'])}" for e in group["order"][:6])
+            ranked = ", ".join(f"{e['name'] or e['edges']}={_graph_value(e)}" for e in group["order"][:6])
             more = " ..." if len(group["order"]) > 6 else ""
-            out.append(f"  m={group['m']} N={group['N']}: {ranked}{more}")
+            top = group["order"][-1]
+            out.append(f"  m={group['m']} N={group['N']} [{verdicts[(group['m'], group['N'])]}]: {ranked}{more}; "
+                       f"most: {top['name'] or top['edges']}")
         for c in report["counterexamples"]:
-            out.append(f"  COUNTEREXAMPLE m={c['m']} N={c['N']} edges={c['edges']}: {c['polarization']} < complete {c['complete']}")
+            out.append(f"  COUNTEREXAMPLE m={c['m']} N={c['N']} edges={c['edges']}: {_graph_value(c)} < complete "
+                       f"{_graph_value(c['complete'])}")
+        if report.get("source"):
+            out.append(f"  (read from {report['source']})")
+        if any(e.get("arithmetic") == "certified" for e in report["graphs"]):
+            out.append("  (* = midpoint of a certified interval, relative width <= 1e-12; not an exact value)")
     elif name == "order":
         for cand, r in report["candidates"].items():
             first = r["first"][0] if r["first"] else None
@@ -227,6 +260,14 @@ def format_theorem(report):
             )
     out.append(f"  ({report['seconds']} s)")
     return "\n".join(out)
+
+
+def _graph_value(e):
+    """An entry's exact value, or its certified interval's midpoint marked ``*``."""
+    if e.get("arithmetic", "exact") == "exact":
+        return _short(e["polarization"])
+    lo, hi = e["polarization_interval"]
+    return _short((lo + hi) / 2) + "*"
 
 
 def _short(value, digits=4):
