@@ -152,3 +152,19 @@ def test_rate_of_the_path_bound():
 def test_bad_input(kwargs):
     with pytest.raises(InputError):
         decay_family(**kwargs)
+
+
+def test_time_bound_below_first_freeze_time():
+    """Theorem 3 bounds E[tau_1] (first step with an agent at a vertex), computed exactly by the proof's script."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "proofs"))
+    try:
+        import check_decay_rate as check
+    finally:
+        sys.path.pop(0)
+    for m, N in ((2, 2), (2, 3), (2, 4), (2, 5), (2, 6), (3, 2), (3, 3), (3, 4)):
+        chain = build_chain(System(agents=m, components=2, memory=N), lump=True)
+        t1 = check.first_freeze_time(chain, m, N)
+        assert time_lower_bound(m, N) <= t1 <= absorb(chain, _start(m, N))["expected_steps"]
