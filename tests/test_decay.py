@@ -10,6 +10,7 @@ from markovgmm.analysis import absorb
 from markovgmm.analysis.decay import (
     decay_family,
     interval_ratio,
+    lumped_states,
     path_lower_bound,
     path_rate,
     time_lower_bound,
@@ -168,3 +169,12 @@ def test_time_bound_below_first_freeze_time():
         chain = build_chain(System(agents=m, components=2, memory=N), lump=True)
         t1 = check.first_freeze_time(chain, m, N)
         assert time_lower_bound(m, N) <= t1 <= absorb(chain, _start(m, N))["expected_steps"]
+
+
+def test_too_large_is_refused_before_any_work():
+    from markovgmm.errors import TooLargeError
+
+    assert lumped_states(2, 4) == build_chain(System(agents=2, components=2, memory=4), lump=True).n_states
+    assert lumped_states(3, 5) == build_chain(System(agents=3, components=2, memory=5), lump=True).n_states
+    with pytest.raises(TooLargeError, match=r"m=3, N=400 has 10,827,401 lumped states.*N <= 87"):
+        decay_family(agents=(3,), memories=(2, 400))

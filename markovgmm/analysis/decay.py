@@ -42,7 +42,7 @@ import math
 import time
 from fractions import Fraction
 
-from ..errors import InputError
+from ..errors import InputError, TooLargeError
 from ..system import System, balanced_counts
 
 __all__ = [
@@ -56,12 +56,26 @@ __all__ = [
     "growth_estimate",
     "decay_point",
     "decay_family",
+    "lumped_states",
+    "MAX_ORBITS",
 ]
 
 #: Memory sizes of the default run (``verify --theorem decay``), per number of agents.
 DEFAULT_MEMORIES = {2: tuple(range(2, 61)), 3: tuple(range(2, 31))}
+#: Largest lumped chain a decay run builds (the certified path's sparse-LU limit,
+#: :data:`~markovgmm.analysis.certified.MAX_LU_STATES`; m = 3, N = 80 has 91,881 orbits).
+MAX_ORBITS = 120_000
 #: Exact (rational) cross-check up to this N by default.
 EXACT_UPTO = 10
+
+
+def lumped_states(m, N):
+    """Orbits of the lumped chain on the complete graph: multisets of ``m`` of the ``N + 1`` count vectors.
+
+    >>> lumped_states(2, 4), lumped_states(3, 80)
+    (15, 91881)
+    """
+    return math.comb(N + m, m)
 
 
 def _system(m, N):
@@ -361,7 +375,16 @@ def _check_options(agents, memories, rtol):
         raise InputError(f"rtol: must be a number in (0, 1e-3], got {rtol!r}") from None
     if not 0 < r <= 1e-3:
         raise InputError(f"rtol: must be a number in (0, 1e-3], got {rtol!r}")
-    return agents, {m: tuple(sorted(set(memories[m]))) for m in agents}, rtol
+    memories = {m: tuple(sorted(set(memories[m]))) for m in agents}
+    for m in agents:
+        N = memories[m][-1]
+        if lumped_states(m, N) > MAX_ORBITS:
+            largest = max(n for n in range(2, 401) if lumped_states(m, n) <= MAX_ORBITS)
+            raise TooLargeError(
+                f"memories: m={m}, N={N} has {lumped_states(m, N):,} lumped states; the certified path handles at most "
+                f"{MAX_ORBITS:,} (m={m}: N <= {largest}; m=3, N=80 takes about 10 minutes)"
+            )
+    return agents, memories, rtol
 
 
 def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_upto=EXACT_UPTO,
@@ -373,7 +396,9 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
     agents : tuple of int
         Numbers of agents ``m`` (2 to 4).
     memories : tuple of int, or dict m -> tuple, optional
-        Memory sizes ``N`` (2 to 400); default :data:`DEFAULT_MEMORIES`
+        Memory sizes ``N`` (2 to 400, and at most :data:`MAX_ORBITS` lumped
+        states, else :class:`~markovgmm.errors.TooLargeError` before any
+        work); default :data:`DEFAULT_MEMORIES`
         (m = 2: N = 2..60, m = 3: N = 2..30, about 20 s in all).
     rtol : float
         Relative width of the certified intervals (default 1e-9).
