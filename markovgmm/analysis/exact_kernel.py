@@ -9,15 +9,15 @@ solvers and the enclosure logic live in :mod:`markovgmm.analysis.certified`.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from math import ceil, log2
 
 import numpy as np
 import scipy.sparse as sp
 
+from ..chain.assembly import LIMB_BITS, int64_limbs, numerators_to_float
 from .linalg import submatrix
 
-__all__ = ["ExactSystem", "CORRECTION_BITS"]
+__all__ = ["ExactSystem", "CORRECTION_BITS", "block_solver"]
 
 #: Bits kept of each float64 correction (a float64 has 53).
 CORRECTION_BITS = 52
@@ -26,11 +26,15 @@ CORRECTION_BITS = 52
 class ExactSystem:
     """``d A = d I - V`` on the transient states, ``V`` integer numerators of ``Q``.
 
-    ``V @ C`` for an int64 vector ``C`` is computed exactly: ``C`` is split into
-    limbs small enough that every product and row sum fits in int64, each limb
-    is multiplied by scipy's integer sparse product, and the limbs are
-    recombined as Python integers.  Numerators beyond int64 fall back to
-    Python-integer products over the nonzeros.
+    ``V @ C`` for an int64 vector ``C`` is computed exactly and vectorised for
+    numerators of any size: ``V = sum_p V_p 2^{w_p}`` with pieces ``|V_p| <
+    2^b`` (from the int64 storage limbs of
+    :func:`~markovgmm.chain.assembly.int64_limbs`), ``C = sum_k C_k 2^{c k}``
+    with ``|C_k| < 2^c``, and ``b + c + log2(longest row + 1) <= 62``, so every
+    entry of every ``V_p @ C_k`` (one stacked int64 sparse product) is an
+    exact int64 row sum; the products are recombined as Python integers
+    (``O(n)`` per pair, never per nonzero).  :meth:`product_by_objects` is the
+    independent Python-integer reference.
     """
 
     def __init__(self, chain, transient):
@@ -39,35 +43,78 @@ class ExactSystem:
         self.d = int(chain.denominator)
         row_lengths = np.bincount(rows, minlength=n) if n else np.zeros(0, np.int64)
         longest = int(row_lengths.max()) if len(rows) else 1
-        self.limb_bits = 0
-        if vals.dtype != object and len(vals):
-            value_bits = int(np.abs(vals).max()).bit_length()
-            self.limb_bits = 62 - value_bits - ceil(log2(longest + 1))
+        row_bits = ceil(log2(longest + 1))
         self.rows, self.cols, self.vals = rows, cols, vals
         self.heads = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.zeros(0, np.int64)
-        if self.limb_bits >= 8:
-            self.V = sp.csr_matrix((vals.astype(np.int64), (rows, cols)), shape=(n, n))
-        dense_vals = np.array([float(Fraction(int(v), self.d)) for v in vals]) if vals.dtype == object else vals / float(self.d)
-        self.A = sp.identity(n, format="csr") - sp.csr_matrix((dense_vals, (rows, cols)), shape=(n, n))
+        self.indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(row_lengths, out=self.indptr[1:])
+        limbs = int64_limbs(vals, bound=self.d)  # 0 <= numerators <= d (P is stochastic); exact for any values
+        width = LIMB_BITS if vals.dtype == object else 64
+        top = limbs[-1]
+        value_bits = max(1, int(top.max()).bit_length(), int(top.min()).bit_length()) if len(top) else 1
+        total_bits = width * (len(limbs) - 1) + value_bits
+        # piece bits b and C-limb bits c: b + c + row_bits <= 62, fewest piece x limb pairs (C has <= 54 bits)
+        best = None
+        for b in range(8, 55):
+            c = 62 - b - row_bits
+            if c < 8:
+                break
+            pairs = ceil(total_bits / b) * ceil(54 / c)
+            if best is None or pairs < best[0]:
+                best = (pairs, b, c)
+        if best is None:
+            raise ValueError(f"exact kernel: rows of {longest} entries leave no room for int64 limb products")
+        _, self.piece_bits, self.limb_bits = best
+        self._pieces = []  # (weight, int64 data aligned with rows/cols)
+        mask = (1 << self.piece_bits) - 1
+        for j, limb in enumerate(limbs):
+            last = j == len(limbs) - 1
+            bits = value_bits if last else width
+            for i in range(ceil(bits / self.piece_bits)):
+                piece = limb >> (self.piece_bits * i)
+                if not (last and i == ceil(bits / self.piece_bits) - 1):
+                    piece = piece & mask
+                if piece.any():
+                    self._pieces.append((width * j + self.piece_bits * i, piece))
+        self._stacked = None
+        self.A = sp.identity(n, format="csr") - sp.csr_matrix((numerators_to_float(None, self.d, limbs=limbs), (rows, cols)), shape=(n, n))
+
+    def _stack(self):
+        """All pieces ``V_p`` stacked vertically as one int64 CSR matrix."""
+        if self._stacked is None:
+            k = len(self._pieces)
+            nnz = len(self.cols)
+            data = np.concatenate([piece for _w, piece in self._pieces]) if k else np.zeros(0, np.int64)
+            indptr = np.concatenate([self.indptr[:-1] + p * nnz for p in range(k)] + [[k * nnz]]).astype(np.int64)
+            indices = np.tile(self.cols, k)
+            self._stacked = sp.csr_matrix((data, indices, indptr), shape=(k * self.n, self.n))
+        return self._stacked
 
     def product(self, C):
         """Exact ``V @ C`` (object array of Python ints) for an int64 vector ``C``."""
-        return self.product_by_limbs(C) if self.limb_bits >= 8 else self.product_by_objects(C)
+        return self.product_by_limbs(C)
 
     def product_by_limbs(self, C):
-        """``V @ C`` from int64 sparse products of ``limb_bits``-bit limbs of ``C``."""
-        out = np.zeros(self.n, dtype=object)
-        mask = (1 << self.limb_bits) - 1
+        """``V @ C`` from one int64 sparse product of the pieces of ``V`` with
+        the ``limb_bits``-bit limbs of ``C``."""
+        n, c = self.n, self.limb_bits
+        mask = (1 << c) - 1
         rest = np.asarray(C, dtype=np.int64).copy()
-        shift = 0
+        climbs = []
         while True:
-            last = bool(np.all((rest >= -mask) & (rest <= mask)))
-            limb = rest if last else (rest & mask)
-            out = out + (self.V @ limb).astype(object) * (1 << shift)
-            if last:
-                return out
-            rest = rest >> self.limb_bits
-            shift += self.limb_bits
+            if bool(np.all((rest >= -mask) & (rest <= mask))):
+                climbs.append(rest)
+                break
+            climbs.append(rest & mask)
+            rest = rest >> c
+        out = np.zeros(n, dtype=object)
+        if not self._pieces:
+            return out
+        Y = self._stack() @ np.stack(climbs, axis=1)  # (pieces * n, limbs), exact int64
+        for p, (weight, _piece) in enumerate(self._pieces):
+            for k in range(len(climbs)):
+                out += Y[p * n : (p + 1) * n, k].astype(object) * (1 << (weight + c * k))
+        return out
 
     def product_by_objects(self, C):
         """``V @ C`` with Python-integer products over the nonzeros (any size)."""
@@ -92,7 +139,7 @@ class ExactSystem:
         while True:
             if stop(X, E, R):
                 return X, E, R, solves, True
-            rho = max((abs(v) for v in R), default=0)
+            rho = max(int(R.max()), -int(R.min())) if len(R) else 0
             if rho == 0 or solves >= max_refinements:
                 return X, E, R, solves, False
             # stagnation: the last correction did not decrease max|r| = rho / (d 2^E) at all
@@ -101,12 +148,12 @@ class ExactSystem:
             previous = (rho, E)
             # float residual scaled to magnitude ~1: r = R / (d 2^E) = r_scaled * 2^-s
             s = E + self.d.bit_length() - rho.bit_length()
-            den_shift = E - s
-            if den_shift >= 0:
-                den = self.d << den_shift
-                r_scaled = np.array([v / den for v in R.tolist()], dtype=np.float64)
-            else:
-                r_scaled = np.array([(v << -den_shift) / self.d for v in R.tolist()], dtype=np.float64)
+            # R >> k keeps 62 bits of the largest entry (floor: absolute error 2^k <= 2^-61 rho; the
+            # float right-hand side only steers the solver, the exact residual R is kept)
+            k = rho.bit_length() - 62
+            top = (R >> k) if k > 0 else (R << -k)
+            d_shift = max(0, self.d.bit_length() - 60)
+            r_scaled = np.ldexp(top.astype(np.float64), k - E + s - d_shift) / float(self.d >> d_shift)
             c_scaled = np.asarray(solve(r_scaled), dtype=np.float64)
             solves += 1
             if not np.all(np.isfinite(c_scaled)):
@@ -123,3 +170,78 @@ class ExactSystem:
             X = X * up_old + C.astype(object) * up_new
             R = R * up_old - dAc * up_new
             E = E_new
+
+
+def block_solver(A, merge=64):
+    """Float solver ``solve(r) -> c`` with ``A c ~ r`` by block back-substitution
+    over the strongly connected blocks of ``A``'s graph (the same block
+    order as the float absorption solver, :func:`~markovgmm.analysis.linalg.solve_absorbing`).
+
+    ``A`` permuted to a topological order of its condensation (a block
+    solved after every block it reaches) is block triangular, so only the
+    diagonal blocks are factorised (SuperLU); consecutive blocks are merged
+    up to ``merge`` states (a union of consecutive blocks is again block
+    triangular) so that tiny blocks cost no Python loop each.  Only the float
+    side: every certificate recomputes the residual exactly
+    (:meth:`ExactSystem.refine`), so the solver needs no error bound.
+
+    >>> import scipy.sparse as sp
+    >>> A = sp.csr_matrix(np.array([[1.0, -0.5, 0.0], [0.0, 1.0, -0.5], [0.0, -0.5, 1.0]]))
+    >>> np.round(block_solver(A)(np.array([1.0, 0.75, 0.0])), 12).tolist()
+    [1.5, 1.0, 0.5]
+    """
+    from scipy.sparse.csgraph import connected_components
+    from scipy.sparse.linalg import splu
+
+    A = sp.csr_matrix(A)
+    n = A.shape[0]
+    if n == 0:
+        return lambda r: np.zeros(0)
+    n_blocks, label = connected_components(A, directed=True, connection="strong")
+    coo = A.tocoo()
+    between = label[coo.row] != label[coo.col]
+    pairs = np.unique(label[coo.row[between]].astype(np.int64) * n_blocks + label[coo.col[between]])
+    edges = np.stack([pairs // n_blocks, pairs % n_blocks], axis=1)
+    # Kahn on the condensation: a block is ready when every block it reaches is placed
+    out_degree = np.bincount(edges[:, 0], minlength=n_blocks) if len(edges) else np.zeros(n_blocks, np.int64)
+    into = sp.csr_matrix((np.ones(len(edges), np.int8), (edges[:, 1], edges[:, 0])), shape=(n_blocks, n_blocks)) if len(edges) else None
+    ready = list(np.flatnonzero(out_degree == 0))
+    order = []
+    while ready:
+        b = ready.pop()
+        order.append(b)
+        if into is not None:
+            for a in into.indices[into.indptr[b] : into.indptr[b + 1]]:
+                out_degree[a] -= 1
+                if out_degree[a] == 0:
+                    ready.append(a)
+    rank = np.empty(n_blocks, dtype=np.int64)
+    rank[np.array(order, dtype=np.int64)] = np.arange(n_blocks)
+    perm = np.argsort(rank[label], kind="stable")  # states in solve order
+    sizes = np.bincount(rank[label], minlength=n_blocks)
+    bounds, acc = [0], 0
+    for size in sizes.tolist():
+        acc += size
+        if acc - bounds[-1] >= merge:
+            bounds.append(acc)
+    if bounds[-1] != n:
+        bounds.append(n)
+    P = A[perm][:, perm].tocsr()  # block lower triangular in solve order
+    parts = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        rows = P[lo:hi]
+        diag = rows[:, lo:hi].tocsc()
+        lu = splu(diag) if hi - lo > 1 else None
+        parts.append((lo, hi, rows[:, :lo].tocsr() if lo else None, lu, diag.toarray()[0, 0] if lu is None else None))
+
+    def solve(r):
+        y = np.asarray(r, dtype=np.float64)[perm]
+        x = np.zeros(n)
+        for lo, hi, coupling, lu, scalar in parts:
+            rhs = y[lo:hi] if coupling is None else y[lo:hi] - coupling @ x[:lo]
+            x[lo:hi] = lu.solve(rhs) if lu is not None else rhs / scalar
+        out = np.empty(n)
+        out[perm] = x
+        return out
+
+    return solve

@@ -30,7 +30,7 @@ from . import laws, mirror
 from .states import global_index, rank_counts
 from .symmetry import orbit_numbers
 
-__all__ = ["Chain", "estimate_cost", "check_cost", "assemble_rows", "agent_laws", "local_table"]
+__all__ = ["Chain", "estimate_cost", "check_cost", "assemble_rows", "agent_laws", "local_table", "int64_limbs", "numerators_to_float"]
 
 _INT64_SAFE = laws.INT64_SAFE
 #: Transitions expanded per chunk of rows before merging duplicates (bounds the temporaries).
@@ -60,6 +60,62 @@ def agent_laws(system, ranks, exact, table=None, kernel=None):
         return mirror.mirror_agent_laws(system, ranks, exact, table)
     return laws.pool_agent_laws(system, ranks, exact, table, kernel=kernel)
 
+
+#: Bits of each int64 storage limb of a big numerator (:func:`int64_limbs`).
+LIMB_BITS = 48
+
+
+def int64_limbs(values, bits=LIMB_BITS, bound=None):
+    """Integers as int64 limbs: ``values == sum_j limbs[j] * 2**(bits*j)``
+    exactly, every limb but the last in ``[0, 2**bits)``, the last signed.
+
+    ``values`` is an int64 array (returned as the one limb) or an object
+    array of Python integers (any size; a few vectorised object operations
+    per element, no Python-level loop).  ``bound`` (e.g. the denominator of a
+    stochastic matrix's numerators) only sets the number of limbs, saving a
+    pass over the values; exactness never rests on it: a last limb that does
+    not fit int64 raises ``OverflowError``.
+
+    >>> [l.tolist() for l in int64_limbs(np.array([2**100 + 5, -3], dtype=object))]
+    [[5, 281474976710653], [4503599627370496, -1]]
+    """
+    if values.dtype != object:
+        return [np.asarray(values, dtype=np.int64)]
+    if not len(values):
+        return [np.zeros(0, dtype=np.int64)]
+    if bound is not None:
+        top = int(bound).bit_length()
+    else:
+        top = max(int(values.max()).bit_length(), int(values.min()).bit_length())  # bit_length ignores the sign
+    count = max(1, -(-(top + 1 - 62) // bits) + 1) if top >= 62 else 1
+    mask, limbs, rest = (1 << bits) - 1, [], values
+    for _ in range(count - 1):
+        limbs.append((rest & mask).astype(np.int64))
+        rest = rest >> bits
+    limbs.append(rest.astype(np.int64))  # |rest| < 2^(top - bits*(count-1)) <= 2^62: fits (astype raises otherwise)
+    return limbs
+
+
+def numerators_to_float(values, denominator, limbs=None):
+    """``values / denominator`` as float64 (relative error a few ulp, not
+    correctly rounded: for the float side of a computation, never the exact
+    one); ``values`` int64 or Python-integer object array, any size, or
+    ``None`` with its :func:`int64_limbs` given as ``limbs``.
+
+    >>> numerators_to_float(np.array([3 * 2**200, 2**199], dtype=object), 2**201).tolist()
+    [1.5, 0.25]
+    """
+    d = int(denominator)
+    shift = max(0, d.bit_length() - 60)  # d = d_top * 2^shift + (lower bits, dropped: relative 2^-59)
+    d_top = float(d >> shift)
+    if limbs is None:
+        if values.dtype != object and shift == 0:
+            return np.asarray(values, dtype=np.float64) / d_top
+        limbs = int64_limbs(values, bound=d)
+    out = np.zeros(len(limbs[0]), dtype=np.float64)
+    for j, limb in enumerate(limbs):
+        out += np.ldexp(limb.astype(np.float64), LIMB_BITS * j - shift) / d_top
+    return out
 
 
 @dataclass(repr=False)
@@ -119,11 +175,7 @@ class Chain:
     def matrix(self):
         """The transition matrix as a float64 ``scipy.sparse.csr_matrix``."""
         if self._float is None:
-            data = self.values.astype(np.float64) if self.values.dtype != object else np.array(
-                [float(Fraction(int(v), self.denominator)) for v in self.values]
-            )
-            if self.exact and self.values.dtype != object:
-                data = data / float(self.denominator)
+            data = numerators_to_float(self.values, self.denominator) if self.exact else self.values.astype(np.float64)
             self._float = sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_states, self.n_states))
         return self._float
 

@@ -106,11 +106,14 @@ def population_rows(system, reps, rep_index, exact, table, progress=None, kernel
     for first in range(0, n, rows_per_chunk):
         chunk = reps[first : first + rows_per_chunk]
         succ, vals, denom = agent_laws(system, chunk, exact, table, kernel=kernel)
-        if big and vals.dtype != object:
+        limbs = 0
+        if _INT64_LIMBS and big and vals.dtype != object and occupation is not None and (not vals.size or int(vals.max()) < 1 << _LIMB):
+            limbs = int(denom)  # int64 limbs of the numerators (below D^i after i agents), then Python ints
+        elif big and vals.dtype != object:
             vals = vals.astype(object)
         denominator = denom**m if exact else 1.0
         if occupation is not None:
-            row, key, data = _convolve_occupation(succ, vals, m + 1)
+            row, key, data = _convolve_occupation(succ, vals, m + 1, limbs)
             where = np.searchsorted(occupation_sorted, key)
             if len(key) and not (occupation_sorted[np.minimum(where, n - 1)] == key).all():
                 raise AssertionError("population build: a successor multiset is not an orbit")
@@ -163,28 +166,85 @@ def _convolve(succ, vals, L):
     return row, key, data
 
 
-def _convolve_occupation(succ, vals, base):
+#: Bits of the int64 limbs of big exact numerators during the convolution.
+_LIMB = 31
+#: Carry big exact numerators as int64 limbs (False: Python integers throughout, the reference).
+_INT64_LIMBS = True
+
+
+def _convolve_occupation(succ, vals, base, limbs=0):
     """As :func:`_convolve` with the multiset of successor ranks kept as its
     occupation key ``sum_i base^rank_i`` (no sorting of tuples); returns
-    ``row``, occupation ``key`` and ``data`` sorted by ``(row, key)``."""
+    ``row``, occupation ``key`` and ``data`` sorted by ``(row, key)``.
+
+    ``limbs > 0`` (exact numerators beyond int64, per-agent numerators below
+    ``2^31`` over the per-agent denominator ``D = limbs``): the
+    partial products are carried as int64 columns of ``_LIMB`` bits (value
+    ``sum_j data[:, j] 2^(31 j)``): one plain int64 column while the value
+    bound ``D^i`` after ``i`` agents is below ``2^62``, then ``ceil(bits(D^i)
+    / 31)`` columns, each product by a per-agent numerator and each
+    merge followed by carry propagation, so every column stays below
+    ``2^31`` before a product (below ``2^62`` after); converted to Python
+    integers once at the end."""
     R, m, E = succ.shape
     weight = base ** succ.astype(np.int64)  # (R, m, E)
     span = base ** int(succ.max() + 1) if succ.size else 1
     row = np.arange(R, dtype=np.int64)
     key = np.zeros(R, dtype=np.int64)
-    data = np.ones(R, dtype=vals.dtype)
+    if limbs:
+        per_agent, data = limbs, np.ones((R, 1), dtype=np.int64)
+    else:
+        data = np.ones(R, dtype=vals.dtype)
     for i in range(m):
         v = vals[row, i, :]
         keep = (v != 0).ravel()
         new_row = np.repeat(row, E)[keep]
         key = (key[:, None] + weight[row, i, :]).ravel()[keep]
-        data = (data[:, None] * v).ravel()[keep]
+        if limbs:
+            # one plain int64 column while D^(i+1) <= 2^62, then 31-bit limbs
+            bits = (per_agent ** (i + 1)).bit_length()
+            columns = 1 if bits <= 62 else -(-bits // _LIMB)
+            if columns > data.shape[1]:
+                data = np.concatenate([data, np.zeros((len(data), columns - data.shape[1]), np.int64)], axis=1)
+                _carry(data)
+            data = (data[:, None, :] * v[:, :, None]).reshape(-1, columns)[keep]  # < 2^31 * 2^31 per column
+            if columns > 1:
+                _carry(data)
+        else:
+            data = (data[:, None] * v).ravel()[keep]
         combined = new_row * span + key
         order = np.argsort(combined, kind="stable")
         combined, data = combined[order], data[order]
         if len(combined):
             heads = np.flatnonzero(np.r_[True, combined[1:] != combined[:-1]])
-            data = np.add.reduceat(data, heads)
+            data = np.add.reduceat(data, heads)  # a column sums fewer than 2^31 limbs below 2^31
+            if limbs and data.shape[1] > 1:
+                _carry(data)
             combined = combined[heads]
         row, key = combined // span, combined % span
+    if limbs:
+        data = _limbs_to_int(data)
     return row, key, data
+
+
+def _carry(data):
+    """Propagate carries in place: every column but the last into ``[0, 2^_LIMB)``."""
+    mask = (1 << _LIMB) - 1
+    for j in range(data.shape[1] - 1):
+        data[:, j + 1] += data[:, j] >> _LIMB
+        data[:, j] &= mask
+
+
+def _limbs_to_int(data):
+    """Python integers ``sum_j data[:, j] 2^(31 j)`` (nonnegative limbs), two
+    limbs at a time through int64."""
+    out = None
+    for j in range(0, data.shape[1], 2):
+        pair = data[:, j] if j + 1 == data.shape[1] else data[:, j] + (data[:, j + 1] << _LIMB)
+        if not pair.any():
+            continue
+        part = pair.astype(object)
+        if j:
+            part = part << (_LIMB * j)
+        out = part if out is None else out + part
+    return out if out is not None else np.zeros(len(data), dtype=object)
