@@ -26,6 +26,7 @@ __all__ = [
     "plot_silo_trajectories",
     "plot_silo_grid",
     "plot_silos_against_k",
+    "plot_absorption_time_vs_separation",
     "GRID_MIRRORS",
     "GRID_NEIGHBOURS",
 ]
@@ -127,6 +128,9 @@ def plot_silo_trajectories(run, replicate=0, ax=None, offset=0.3, title=None, le
         ax.step(t, silos[:, i] + shift[i], where="post", color=cmap(silos[0, i] / K), lw=0.9, alpha=0.85)
     ax.set_xlim(0, steps)
     ax.set_ylim(-1, K)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # silos are component indices
     ax.set_xlabel("t")
     ax.set_ylabel("silo (argmax of weights)")
     if title is not None:
@@ -222,7 +226,10 @@ def plot_silos_against_k(results, ax=None, quantiles=(0.1, 0.9), label=None, col
     ax.set_xlabel("k (nearest neighbours)")
     ax.set_ylabel("number of silos at T")
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # k is an integer: no 0.5 ticks
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # outside the data
     return ax.figure
 
 
@@ -233,15 +240,17 @@ def plot_absorption_time_vs_separation(curves, ax=None):
     6.2) as a dashed line of the same colour.
 
     ``curves`` are :func:`~markovgmm.analysis.mirror_limit.absorption_time_curve`
-    results; returns the Figure.
+    results; ``ax`` an optional Axes to draw into; returns the Figure.
     """
-    import matplotlib.pyplot as plt
-
+    if not curves:
+        raise InputError("curves must hold at least one absorption_time_curve result")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        fig, axes = _new_figure(6.4, 4.2)
+        ax = axes[0, 0]
     else:
         fig = ax.figure
-    for curve, colour in zip(curves, plt.rcParams["axes.prop_cycle"].by_key()["color"]):
+    for number, curve in enumerate(curves):
+        colour = f"C{number % 10}"
         x = np.asarray(curve["separations"])
         mean = np.asarray(curve["mean"])
         band = 2 * np.asarray(curve["standard_error"])
@@ -256,6 +265,5 @@ def plot_absorption_time_vs_separation(curves, ax=None):
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("separation delta / sigma")
     ax.set_ylabel("mean absorption step")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
-    fig.tight_layout()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize="small")  # outside the data
     return fig

@@ -351,7 +351,7 @@ def test_cli_json_and_out(tmp_path):
     code, text = _cli(argv + ["--steps", "12", "-R", "2", "--seed", "4", "--json", "--quiet", "--out", str(out)])
     assert code == 0
     report = json.loads(text)
-    assert set(report) == {"parameters", "replicates"}
+    assert set(report) == {"parameters", "replicates", "version"}
     assert set(report["replicates"][0]) >= {"silo_counts", "stability", "t_star", "silos", "frobenius"}
     assert report["parameters"]["geometry"] == "line" and report["parameters"]["sigma"] == 0.2
     run = simulate_mirror(**SMALL, replicates=2, seed=4)

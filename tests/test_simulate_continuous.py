@@ -334,8 +334,8 @@ def test_polarization_grid_equals_single_start_solves(tmp_path):
             single = absorption_probabilities(chain, chain.index(((a, N - a), (b, N - b))))
             assert grid[a, b] == single.polarization()
             assert grid[a, b] == grid[b, a] == grid[N - a, N - b]  # agent swap, label swap
-    out = plot_polarization_heatmap(kwargs, tmp_path / "heat.png", grid=grid)
-    assert out.read_bytes()[:8] == PNG
+    plot_polarization_heatmap(kwargs, grid=grid, path=tmp_path / "heat.png")
+    assert (tmp_path / "heat.png").read_bytes()[:8] == PNG
     with pytest.raises(InputError):
         polarization_grid(dict(agents=3, components=2, memory=2))
 
@@ -357,13 +357,16 @@ def test_expected_frobenius_series_tends_to_twice_p_polarisation():
 
 def test_figures_are_written(tmp_path):
     run = simulate(agents=3, steps=12, replicates=5, seed=2)
-    assert plot_frobenius(tmp_path / "a" / "f.png", run=run).read_bytes()[:8] == PNG
-    assert plot_weight_histograms(tmp_path / "w.png", run=run, times=[0, 6, 12]).read_bytes()[:8] == PNG
-    assert plot_weight_histograms(tmp_path / "w2.png", steps=4, seed=1, dim=2, components=3).read_bytes()[:8] == PNG
+    plot_frobenius(run, path=tmp_path / "a" / "f.png")
+    assert (tmp_path / "a" / "f.png").read_bytes()[:8] == PNG
+    plot_weight_histograms(run, times=[0, 6, 12], path=tmp_path / "w.png")
+    assert (tmp_path / "w.png").read_bytes()[:8] == PNG
+    plot_weight_histograms(steps=4, seed=1, dim=2, components=3, path=tmp_path / "w2.png")
+    assert (tmp_path / "w2.png").read_bytes()[:8] == PNG
     with pytest.raises(InputError):
-        plot_weight_histograms(tmp_path / "bad.png", run=run, times=[99])
-    out = plot_expected_frobenius_overlay(dict(agents=2, components=2, memory=3), ((2, 1), (1, 2)), tmp_path / "o.png", horizon=10, replicates=20)
-    assert out.read_bytes()[:8] == PNG
+        plot_weight_histograms(run, times=[99])
+    plot_expected_frobenius_overlay(dict(agents=2, components=2, memory=3), ((2, 1), (1, 2)), horizon=10, replicates=20, path=tmp_path / "o.png")
+    assert (tmp_path / "o.png").read_bytes()[:8] == PNG
 
 
 # --------------------------------------------------------------------------- CLI

@@ -3,7 +3,7 @@
 6.1, ``--model mirror``).
 
 The two models share ``--agents/-m``, ``--components/-K``, ``--steps/-T``,
-``--replicates/-R``, ``--seed``, ``--json``, ``--out`` and ``--quiet``; their
+``--replicates/-R``, ``--seed``, ``--json``, ``--out``, ``--figure`` and ``--quiet``; their
 defaults depend on the model (pool: 3 agents, ``K = 2``, 60 steps; mirror:
 30 agents, ``K = 30``, 80 steps).  A flag of the other model is refused.
 """
@@ -86,6 +86,12 @@ def register(subparsers):
     shared.add_argument("--seed", type=int, default=None, help="root seed (default: fresh entropy, reported)")
     shared.add_argument("--json", action="store_true", help="print one JSON object")
     shared.add_argument("--out", default=None, metavar="FILE", help="write the JSON object to FILE")
+    shared.add_argument(
+        "--figure",
+        default=None,
+        metavar="FILE",
+        help="also write a PNG of the trajectories: ||D_t||_F of every replicate (pool), each agent's silo in replicate 0 (mirror)",
+    )
     shared.add_argument("--quiet", action="store_true", help="no progress bar")
     pool = parser.add_argument_group("--model pool")
     pool.add_argument("--dim", "-d", type=int, default=None, help=f"dimension d (default {d['dim']})")
@@ -118,6 +124,10 @@ def run(args):
     check_seed(args.seed)
     if args.out is not None:
         check_out_file(args.out)
+    if args.figure is not None:
+        from ..plots import check_png_path
+
+        check_png_path(args.figure)
     if args.model == "mirror":
         return _run_mirror(args)
     given = [flag for dest, flag in MIRROR_ONLY.items() if getattr(args, dest) is not None]
@@ -148,7 +158,11 @@ def _run_pool(args):
         beta=args.beta,
         graph=graph,
     )
-    report = result.report()
+    report = _versioned(result.report())
+    if args.figure:
+        from ..plots import plot_frobenius
+
+        plot_frobenius(result, path=args.figure)
     if args.out:
         _write_atomic(args.out, json.dumps(jsonable(report), indent=2))
     if args.json:
@@ -167,6 +181,13 @@ def _run_pool(args):
     if args.out:
         print(f"wrote       {args.out}")
     return 0
+
+
+def _versioned(report):
+    """The report with the package ``version`` field (docs/json.md), also in the ``--out`` file."""
+    from .. import __version__
+
+    return {**report, "version": __version__}
 
 
 #: Library parameter -> CLI flag, to name the flag in error messages.
@@ -264,7 +285,12 @@ def _run_mirror(args):
                 message = flag + message[len(name) :]
                 break
         raise type(err)(message) from None
-    report = run.report()
+    report = _versioned(run.report())
+    if args.figure:
+        from ..plots_mirror import plot_silo_trajectories
+
+        title = f"replicate 0 of {run.replicates}" if run.replicates > 1 else None
+        plot_silo_trajectories(run, 0, title=title, legend=True).savefig(args.figure, dpi=110, format="png")
     if args.out:
         _write_atomic(args.out, json.dumps(jsonable(report), indent=2))
     if args.json:
