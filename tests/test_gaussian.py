@@ -3,6 +3,8 @@ against mpmath, the support limit, point simulation, and through the chain
 against the chain Monte Carlo (which draws real Gaussian points)."""
 
 import json
+import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -196,54 +198,177 @@ def test_cli_absorb_gaussian(capsys):
     assert out["polarization_exact"] is None and out["polarization_in_ci"] is True
 
 
-@pytest.mark.parametrize("kwargs", KERNEL_SYSTEMS[:3])
+# ---- certified path: ball-arithmetic kernel enclosure, exact transition bounds -------------------
+
+ENCLOSURE_SYSTEMS = [
+    dict(components=2, memory=4),
+    dict(components=3, memory=4, means=(0, 1, 3)),
+    dict(components=2, memory=5, means=(0, 10)),  # well separated
+    dict(components=3, memory=3, means=(0, 12, 40)),  # very well separated: entries down to 1e-200
+    dict(components=3, memory=3, means=(0, "1/2", 3), covariance=(("9/4",),)),
+    dict(components=3, memory=2, means=((0, 0), (1, 1), (3, 3)), covariance=((2, "1/2"), ("1/2", 1))),  # collinear
+    dict(components=2, memory=3, **{k: v[:2] if k == "means" else v for k, v in PLANAR.items()}),  # K=2 in 2-D
+]
+
+
+def _mp_fraction(x):
+    man, exp = x.man_exp  # exact: no re-rounding to the working precision
+    return Fraction(int(man)) * Fraction(2) ** int(exp)
+
+
+def _mp_kernel_entry(system, c, k, j, dps=50):
+    """P(k -> j) at memory c by mpmath at ``dps`` digits, independently of the
+    code under test: the original coordinates when d = 1; for d > 1 the
+    posterior along the line of the means, whose squared Mahalanobis unit is
+    computed by mpmath's own matrix inverse."""
+    import mpmath
+
+    with mpmath.workdps(dps):
+        mu = [mpmath.matrix([mpmath.mpf(Fraction(x).numerator) / Fraction(x).denominator for x in m]) for m in system.means]
+        cov = mpmath.matrix([[mpmath.mpf(Fraction(x).numerator) / Fraction(x).denominator for x in row] for row in system.covariance])
+        inv = cov**-1
+        # whitened one-dimensional coordinates: x_l = <mu_l - mu_0, u> / |u| in the Sigma^{-1} inner product
+        u = next(m - mu[0] for m in mu if mpmath.norm(m - mu[0]) > 0)
+        unit = mpmath.sqrt((u.T * inv * u)[0])
+        x = [((m - mu[0]).T * inv * u)[0] / unit for m in mu]
+        w = [mpmath.mpf(int(v)) / system.memory for v in c]
+
+        def integrand(z):
+            y = x[k] + z
+            dens = [w[l] * mpmath.exp(-((y - x[l]) ** 2) / 2) if w[l] else 0 for l in range(len(w))]
+            return dens[j] / mpmath.fsum(dens) * mpmath.npdf(z)
+
+        cuts = sorted(set(float(v - x[k]) for v in x))
+        return mpmath.quad(integrand, [-mpmath.inf] + cuts + [mpmath.inf])
+
+
+@pytest.mark.parametrize("kwargs", ENCLOSURE_SYSTEMS)
 def test_enclosure_contains_high_precision_values(kwargs):
-    from markovgmm.chain.gaussian import gaussian_kernel_enclosure
+    from markovgmm.chain.gaussian import KERNEL_BITS, gaussian_kernel_enclosure
 
     system = _system(**kwargs)
     counts = local_states(system.memory, system.components)
-    lower, upper = gaussian_kernel_enclosure(system, counts, cells=2**14)
-    assert (lower <= upper).all() and (upper - lower).max() < 5e-3
-    pick = np.flatnonzero((counts > 0).sum(axis=1) >= 2)[:3]
-    high, _ = gaussian_kernel_mp(system, counts[pick], dps=20)
-    high = high.astype(float)
-    assert (lower[pick] <= high).all() and (high <= upper[pick]).all()
-    # Finer grids give nested-width (narrower) enclosures that still contain the value.
-    lower2, upper2 = gaussian_kernel_enclosure(system, counts[pick], cells=2**16)
-    assert (upper2 - lower2).max() < max((upper[pick] - lower[pick]).max() / 3, 1e-8)  # 1e-8: rounding margins
-    assert (lower2 <= high).all() and (high <= upper2).all()
+    lower, upper = gaussian_kernel_enclosure(system, counts)
+    assert all(isinstance(x, Fraction) and x.denominator <= 2**KERNEL_BITS for x in lower.ravel().tolist() + upper.ravel().tolist())
+    assert (lower <= upper).all() and max(float(x) for x in (upper - lower).ravel()) < 1e-13
+    # Rows: the true entries sum to 1, so the bounds bracket 1.
+    assert (lower.sum(axis=2) <= 1).all() and (upper.sum(axis=2) >= 1).all()
     # Exact zeros and ones stay exact.
     zero = np.broadcast_to((counts == 0)[:, None, :], lower.shape)
     assert (upper[zero] == 0).all()
+    for c_index in np.flatnonzero(counts.max(axis=1) == system.memory):
+        assert (lower[c_index, :, counts[c_index].argmax()] == 1).all()
+    # Against 50-digit mpmath values on one or two mixed memories, every entry.
+    pick = np.flatnonzero((counts > 0).sum(axis=1) >= 2)[: 1 if system.components > 2 else 2]
+    for c_index in pick:
+        for k in range(system.components):
+            for j in range(system.components):
+                value = _mp_fraction(_mp_kernel_entry(system, counts[c_index], k, j))
+                assert lower[c_index, k, j] <= value <= upper[c_index, k, j], (counts[c_index], k, j)
+
+
+def test_enclosure_agrees_with_float_quadrature_everywhere():
+    """Every entry of the float kernel (quadrature error < 1e-12) lies within
+    1e-12 of the enclosure, on all memories."""
+    from markovgmm.chain.gaussian import gaussian_kernel_enclosure
+
+    for kwargs in ENCLOSURE_SYSTEMS[:5]:
+        system = _system(**kwargs)
+        lower, upper = gaussian_kernel_enclosure(system)
+        kernel = gaussian_kernel(system).kernel
+        assert (lower.astype(float) - 1e-12 <= kernel).all() and (kernel <= upper.astype(float) + 1e-12).all()
+
+
+def test_line_coordinates_match_the_float_reduction():
+    from markovgmm.chain.gaussian import line_coordinates
+
+    for kwargs in ENCLOSURE_SYSTEMS:
+        system = _system(**kwargs)
+        t, Q = line_coordinates(system)
+        eta = reduced_means(system)[:, 0]
+        exact = np.array([float(x) for x in t]) * np.sqrt(float(Q))
+        assert np.allclose(np.abs(exact - exact[0]), np.abs(eta - eta[0]), atol=1e-12)
+
+
+def test_transition_bounds_reproduce_the_exact_chain():
+    """With lower = upper = a rational kernel, the certified assembly gives
+    floor/ceil of the exact chain's transitions (build_chain, exact=True)."""
+    from fractions import Fraction as F
+
+    from markovgmm.chain.gaussian import VALUE_BITS, _transition_bounds
+
+    unit = 2**VALUE_BITS
+    for kwargs in (dict(agents=2, components=3, memory=3, means=(0, 1, 3)), dict(agents=3, components=2, memory=3, schedule="async", replace=2)):
+        system = System(**kwargs)
+        kernel = labelling_kernel(system, local_states(system.memory, system.components))
+        exact_kernel = np.vectorize(F, otypes=[object])(kernel)
+        indptr, cols, low, high, _, _ = _transition_bounds(system, exact_kernel, exact_kernel)
+        chain = build_chain(system, exact=True)
+        assert (indptr == chain.indptr).all() and (cols == chain.indices).all()
+        for position, value in enumerate(chain.values.tolist()):
+            scaled = F(int(value), int(chain.denominator)) * unit
+            assert low[position] == math.floor(scaled) and high[position] == math.ceil(scaled)
 
 
 @pytest.mark.parametrize(
     "kwargs, start",
     [
-        (dict(agents=2, components=2, memory=4), ((2, 2), (2, 2))),
-        (dict(agents=2, components=3, memory=3, means=(0, 1, 3), schedule="async"), ((1, 1, 1), (2, 0, 1))),
+        (dict(agents=2, components=2, memory=4, means=(0, 5)), ((2, 2), (1, 3))),
+        (dict(agents=3, components=2, memory=3, schedule="async", graph="path"), ((1, 2), (2, 1), (1, 2))),
+        (dict(agents=2, components=2, memory=3, replace=2), ((1, 2), (2, 1))),
     ],
 )
-def test_certified_interval_contains_float_value(kwargs, start):
+def test_interval_iteration_brackets_the_exact_value(kwargs, start):
+    """A box of zero width (the rational support kernel): the fixed-point
+    interval value iteration brackets the exact rational P(polarisation) of
+    the exact chain (analysis.absorption), and closes to within 1e-7."""
+    from markovgmm.chain.gaussian import box_polarization_interval
+
+    system = System(**kwargs)
+    exact_kernel = np.vectorize(Fraction, otypes=[object])(labelling_kernel(system, local_states(system.memory, system.components)))
+    chain = build_chain(system, exact=True)
+    value = absorption_probabilities(chain, chain.index(start)).polarization()
+    out = box_polarization_interval(system, exact_kernel, exact_kernel, start, tol=1e-9)
+    assert Fraction(out["lower"]) <= value <= Fraction(out["upper"])
+    assert out["upper"] - out["lower"] < 1e-7
+
+
+CERTIFIED_CASES = [
+    (dict(agents=2, components=2, memory=4), ((2, 2), (2, 2))),
+    (dict(agents=2, components=3, memory=2, means=(0, 1, 3), schedule="async"), ((1, 1, 0), (0, 1, 1))),
+    (dict(agents=3, components=2, memory=3, means=(0, 3), graph="path"), ((1, 2), (2, 1), (1, 2))),
+]
+
+
+@pytest.mark.parametrize("kwargs, start", CERTIFIED_CASES)
+def test_certified_interval_contains_high_precision_value(kwargs, start):
+    """The interval contains P(polarisation) of the float chain built on the
+    20-digit mpmath kernel (independent of the enclosure; its own error is
+    float64 rounding, ~1e-13), and a tighter tolerance gives a nested interval."""
     from markovgmm.chain.gaussian import gaussian_polarization_interval
 
     system = System(ownership="gaussian", **kwargs)
-    chain = build_chain(system, exact=False)
+    counts = local_states(system.memory, system.components)
+    mp_kernel, _ = gaussian_kernel_mp(system, counts, dps=20)
+    chain = build_chain(system, exact=False, kernel=mp_kernel.astype(float))
     value = absorption_probabilities(chain, chain.index(start)).polarization()
-    out = gaussian_polarization_interval(system, start, cells=2**15)
-    assert out["lower"] <= value <= out["upper"]
-    assert out["upper"] - out["lower"] < 2e-3
-    coarse = gaussian_polarization_interval(system, start, cells=2**10)
-    assert coarse["lower"] <= out["lower"] and out["upper"] <= coarse["upper"] + 1e-12
+    out = gaussian_polarization_interval(system, start, tol=1e-4)
+    assert out["lower"] <= value - 1e-12 and value + 1e-12 <= out["upper"]
+    assert out["upper"] - out["lower"] < 1e-4 and out["kernel_width"] < 1e-13
+    tight = gaussian_polarization_interval(system, start, tol=1e-8)
+    assert out["lower"] <= tight["lower"] <= value - 1e-12 and value + 1e-12 <= tight["upper"] <= out["upper"]
+    assert tight["upper"] - tight["lower"] < 1e-7
 
 
-def test_certified_path_needs_one_dimension():
+def test_certified_path_needs_means_on_a_line():
     from markovgmm.chain.gaussian import gaussian_kernel_enclosure, gaussian_polarization_interval
 
-    with pytest.raises(InputError, match="dimension 2"):
+    with pytest.raises(InputError, match="^means: .*on a line"):
         gaussian_kernel_enclosure(_system(components=3, memory=2, **PLANAR))
     with pytest.raises(InputError, match="ownership"):
         gaussian_polarization_interval(System(agents=2, components=2, memory=2), ((1, 1), (1, 1)))
+    with pytest.raises(InputError, match="prec"):
+        gaussian_kernel_enclosure(_system(components=2, memory=2), prec=20)
 
 
 def test_closed_classes_are_the_all_vertex_states():

@@ -34,22 +34,23 @@ Methods.
   tanh-sinh quadrature (:func:`mpmath.quad`) over the real line split at the
   points where two posterior terms cross, with mpmath's own error estimate
   (also an estimate, from the difference of the last two levels).
-* :func:`gaussian_kernel_enclosure` (one-dimensional ``e = 1``): entries
-  enclosed in intervals.  Each ``o_j`` is log-concave in ``y`` (its log
-  derivative ``eta_j - E_o[eta]`` decreases, since ``d/dy E_o[eta] =
-  Var_o(eta) >= 0``), hence unimodal, so on a grid cell where it is monotone
-  its values lie between its end values; the cells next to the grid maximum
-  get the upper value 1, and the two tails beyond ``+-T`` (``T = 9``) get
-  ``[0, Phi(-T)]`` each.  Values and cell masses ``Phi(z_{i+1}) - Phi(z_i)``
-  are computed in float64 and the bounds widened by ``ROUNDING_MARGIN =
-  1e-9``, far above the accumulated rounding: rigorous up to the accuracy of
-  float64 ``exp`` and ``ndtr`` (a few ulps), not a formal interval
-  arithmetic proof.  The width shrinks like ``1 / cells``.
+* :func:`gaussian_kernel_enclosure` (means on a line, ``e = 1``): rigorous
+  rational bounds on every entry.  The reduced means are exact
+  (``eta_j - eta_0 = t_j sqrt(Q)``, ``t_j`` and ``Q`` rational,
+  :func:`line_coordinates`); each entry is ``int_{-T}^{T} o_j(eta_k + z)
+  phi(z) dz``, ``T = 10``, enclosed by python-flint's ``acb.integral``
+  (Arb's ball arithmetic: every rounding and the quadrature error are in
+  the ball), plus ``[0, erfc(T / sqrt 2)]`` for the tails; the ball is
+  rounded outward to multiples of ``2^-60``.  Width about ``1e-17``.  Means
+  spanning two or more dimensions are refused (``InputError`` naming
+  ``means``).
 * :func:`gaussian_polarization_interval`: a certified interval for
-  P(polarisation): the enclosure bounds every transition probability (the
-  agent law is a polynomial with nonnegative coefficients in ``p = q O``),
-  and interval value iteration over that box of chains gives a lower and an
-  upper bound that are valid after any number of iterations.
+  P(polarisation): the agent law is a polynomial with nonnegative
+  coefficients in ``p = q O``, so the kernel bounds give exact transition
+  bounds (Python integers, rounded outward to ``2^-30``), and interval value
+  iteration over that box of chains, in exact int64 fixed point rounded
+  outward, gives a lower and an upper bound that are valid after any
+  number of iterations (proofs/gaussian_enclosure.md).
 
 Zero-weight components own nothing (``o_j = 0`` when ``w_j = 0``) on every
 path, and a memory holding one label labels everything with it.
@@ -57,12 +58,14 @@ path, and a memory holding one label labels everything with it.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, TooLargeError
 
 __all__ = [
     "gaussian_labelling_kernel",
@@ -72,6 +75,8 @@ __all__ = [
     "reduced_means",
     "gaussian_kernel_enclosure",
     "gaussian_polarization_interval",
+    "line_coordinates",
+    "box_polarization_interval",
 ]
 
 #: Largest number of quadrature nodes tried by :func:`gaussian_kernel`.
@@ -369,222 +374,408 @@ def gaussian_kernel_mp(system, counts, dps=30):
 
 # ---- certified path --------------------------------------------------------------------------
 
-#: Added to both ends of every enclosure: covers the float64 rounding of the
-#: posterior values (a few ulps each) and of the cell masses summed over at
-#: most ``2^20`` cells (``2^20 * 4e-16 < 5e-10``).
-ROUNDING_MARGIN = 1e-9
+#: The kernel bounds are rounded outward to multiples of ``2^-KERNEL_BITS``.
+KERNEL_BITS = 60
+#: The interval value iteration works on integers over ``2^VALUE_BITS``
+#: (products stay below ``2^62``, so every int64 operation is exact).
+VALUE_BITS = 30
+#: Half-width ``T`` of the integration range of the kernel enclosure; the two
+#: tails beyond carry mass ``erfc(T / sqrt 2) < 1.6e-23`` at ``T = 10``.
+ENCLOSURE_TAIL = 10
+#: Largest number of expanded transitions (``states * E^m`` or
+#: ``states * m E``) the certified path assembles in Python integers.
+MAX_CERTIFIED_ENTRIES = 2_000_000
 
 
-def gaussian_kernel_enclosure(system, counts=None, cells=2**16, tail=9.0):
-    """Lower and upper bounds on every Gaussian kernel entry (1-D reduced integral).
+def _fraction(x):
+    """An exact arb (a dyadic number) as a Fraction."""
+    man, exp = x.man_exp()
+    return Fraction(int(man)) * Fraction(2) ** int(exp)
+
+
+def _ball_bounds(x):
+    """Exact lower and upper end points of the arb ball ``x`` as Fractions."""
+    mid, rad = _fraction(x.mid()), _fraction(x.rad())
+    return mid - rad, mid + rad
+
+
+def line_coordinates(system):
+    """The reduced means of a one-dimensional reduced integral, exactly:
+    rationals ``t_j`` and ``Q >= 0`` with ``eta_j - eta_0 = t_j sqrt(Q)``.
+
+    The means must lie on a line, ``mu_j - mu_0 = t_j v`` (always so when
+    ``d = 1`` or ``K = 2``); then ``L^{-1}(mu_j - mu_0) = t_j L^{-1} v`` and
+    ``Q = v^T Sigma^{-1} v`` (exact rational arithmetic).  Raises
+    :class:`~markovgmm.errors.InputError` otherwise.
+
+    >>> from markovgmm.system import System
+    >>> line_coordinates(System(agents=1, components=3, memory=2, means=(0, 1, 3), covariance=((4,),)))
+    ([Fraction(0, 1), Fraction(1, 1), Fraction(3, 1)], Fraction(1, 4))
+    """
+    import sympy
+
+    means = [tuple(Fraction(x) for x in mu) for mu in system.means]
+    diffs = [tuple(a - b for a, b in zip(mu, means[0])) for mu in means]
+    base = next((v for v in diffs if any(v)), None)
+    if base is None:
+        return [Fraction(0)] * len(means), Fraction(0)
+    pivot = next(i for i, x in enumerate(base) if x)
+    t = []
+    for v in diffs:
+        ratio = v[pivot] / base[pivot]
+        if any(a != ratio * b for a, b in zip(v, base)):
+            raise InputError(
+                "means: the certified gaussian path needs means on a line (d = 1, K = 2 or collinear means: a "
+                "one-dimensional reduced integral); these span more dimensions (use the float path)"
+            )
+        t.append(ratio)
+    rational = lambda x: sympy.Rational(x.numerator, x.denominator)  # noqa: E731
+    cov = sympy.Matrix([[rational(Fraction(x)) for x in row] for row in system.covariance])
+    solved = cov.LUsolve(sympy.Matrix([rational(x) for x in base]))
+    Q = sum(rational(b) * x for b, x in zip(base, solved))
+    return t, Fraction(int(sympy.fraction(Q)[0]), int(sympy.fraction(Q)[1]))
+
+
+def _entry_ball(t, Q, c, k, j, tail):
+    """Arb enclosure of ``int_{-T}^{T} o_j(eta_k + z) phi(z) dz`` at the current precision.
+
+    ``o_j(eta_k + z) = 1 / sum_l exp(C_l + B_l z)`` over the components ``l``
+    of positive weight (``C_j = B_j = 0``) with ``C_l = log(c_l / c_j) + Q
+    (t_l - t_j)(2 t_k - t_j - t_l) / 2`` and ``B_l = sqrt(Q) (t_l - t_j)``:
+    the integrand is meromorphic, so :meth:`flint.acb.integral` (Petras'
+    algorithm with rigorous error bounds) applies as it stands."""
+    from flint import acb, arb
+
+    root = arb(Q.numerator).sqrt() / arb(Q.denominator).sqrt()
+    terms = []
+    for l, cl in enumerate(c):
+        if cl == 0 or l == j:
+            continue
+        shift = Q * (t[l] - t[j]) * (2 * t[k] - t[j] - t[l]) / 2
+        C = (arb(int(cl)) / int(c[j])).log() + arb(shift.numerator) / shift.denominator
+        slope = t[l] - t[j]
+        terms.append((acb(C), acb(root * slope.numerator / slope.denominator)))
+    norm = 1 / (2 * arb.pi()).sqrt()
+
+    def integrand(z, analytic):  # meromorphic: poles give non-finite balls, no flag to check
+        denominator = acb(1)
+        for C, B in terms:
+            denominator += (C + B * z).exp()
+        return (-z * z / 2).exp() * norm / denominator
+
+    return acb.integral(integrand, -tail, tail).real
+
+
+def gaussian_kernel_enclosure(system, counts=None, prec=64, tail=ENCLOSURE_TAIL, progress=None):
+    """Rigorous rational lower and upper bounds on every Gaussian kernel entry
+    (one-dimensional reduced integral).
 
     Parameters
     ----------
     system : System
+        Means on a line (``d = 1``, ``K = 2`` or collinear means); otherwise
+        :class:`~markovgmm.errors.InputError` (see :func:`line_coordinates`).
     counts : (L, K) int array, optional
         Memories (default: every local state, in rank order).
-    cells : int
-        Grid cells on ``[-tail, tail]``.
-    tail : float
-        Half-width of the grid; beyond it the kernel entry gets ``[0, Phi(-tail)]``
-        on each side.
+    prec : int
+        Working precision of the ball arithmetic, in bits (53 to 1000).
+    tail : int
+        Half-width ``T`` of the integration range.
+    progress : callable, optional
+        Called with the number of memories done.
 
     Returns
     -------
-    lower, upper : (L, K, K) float arrays
+    lower, upper : (L, K, K) object arrays of Fractions
+        Multiples of ``2^-KERNEL_BITS`` with ``lower <= P(k -> j) <= upper``.
 
     Notes
     -----
-    Each posterior ``o_j(y)`` is log-concave in ``y`` (module notes), hence
-    unimodal: on any cell its minimum is at an end point, and on a cell not
-    containing the mode its maximum is too.  So ``P(k -> j) = int o_j
-    (eta_k + z) phi(z) dz`` lies between ``sum_i min(o_i, o_{i+1}) m_i`` and
-    ``sum_i max(o_i, o_{i+1}) m_i + (cells next to the largest grid values)
-    + 2 Phi(-tail)``, where ``m_i = Phi(z_{i+1}) - Phi(z_i)``.  The bounds are
-    then widened by :data:`ROUNDING_MARGIN` and clipped to ``[0, 1]``.  The
-    width is about ``(grid step) * E|d o_j / dz|``, so it shrinks like
-    ``1 / cells``.  Entries that are exactly 0 (zero weight) or 1 (a vertex
-    memory) are returned exactly.  Rigorous apart from the floating-point
-    evaluation of ``exp`` and ``Phi``, which the margin covers by a wide
-    factor.  Cost ``O(L K^2 cells)``.
+    The reduced means are exact (:func:`line_coordinates`); every entry is
+    ``int_{-T}^{T} o_j(eta_k + z) phi(z) dz`` enclosed by
+    :meth:`flint.acb.integral` (ball arithmetic: the enclosure is proven,
+    including every rounding), plus the tails ``[0, erfc(T / sqrt 2)]``
+    (``0 <= o_j <= 1``).  The ball's end points are rounded outward to the
+    dyadic grid and clipped to ``[0, 1]``.  Entries that are exactly 0 (zero
+    weight), 1 (a memory holding one label) or ``c_j / N`` (all means
+    equal: the posterior is the prior) are returned exactly.  Width about
+    ``erfc(T / sqrt 2) + 2^-KERNEL_BITS`` plus the integration radius
+    (``~1e-15`` at 64 bits).  Cost: ``L K^2`` integrals of a few hundred
+    integrand evaluations each.  MODEL.md 2, step 2.
 
     Examples
     --------
     >>> from markovgmm.system import System
     >>> s = System(agents=1, components=2, memory=2, ownership="gaussian")
-    >>> lo, hi = gaussian_kernel_enclosure(s, [[1, 1]], cells=2**12)
-    >>> bool(lo[0, 0, 0] <= 0.602027 <= hi[0, 0, 0]), bool(hi[0, 0, 0] - lo[0, 0, 0] < 1e-3)
+    >>> lo, hi = gaussian_kernel_enclosure(s, [[1, 1]])
+    >>> round(float(lo[0, 0, 0]), 6), float(hi[0, 0, 0] - lo[0, 0, 0]) < 1e-13  # means 0 and 1, memory (1, 1)
+    (0.602027, True)
+    >>> lo[0, 0, 0].denominator <= 2**KERNEL_BITS, lo[0, 1, 0] + lo[0, 1, 1] <= 1 <= hi[0, 1, 0] + hi[0, 1, 1]
     (True, True)
     """
-    from scipy.special import ndtr
+    from flint import arb, ctx
 
     counts = _counts_array(system, counts)
-    eta = reduced_means(system)
-    if eta.shape[1] != 1:
-        raise InputError(
-            f"gaussian_kernel_enclosure: the reduced integral has dimension {eta.shape[1]}; only 1 is supported "
-            "(means in one dimension or K=2)"
-        )
-    cells = int(cells)
-    if not 16 <= cells <= 2**20:
-        raise InputError(f"cells must be an integer from 16 to 2^20, got {cells}")
+    t, Q = line_coordinates(system)
+    prec, tail = int(prec), int(tail)
+    if not 53 <= prec <= 1000:
+        raise InputError(f"prec must be an integer from 53 to 1000 (bits), got {prec}")
+    if not 4 <= tail <= 40:
+        raise InputError(f"tail must be an integer from 4 to 40, got {tail}")
     L, K = counts.shape
-    grid = np.linspace(-tail, tail, cells + 1)
-    mass = np.diff(ndtr(grid))
-    tail_mass = float(ndtr(-tail))
-    weights = counts / float(system.memory)
-    with np.errstate(divide="ignore"):
-        logw = np.log(weights)
-    lower = np.zeros((L, K, K))
-    upper = np.zeros((L, K, K))
-    chunk = max(1, 2_000_000 // (K * (cells + 1)))
-    for k in range(K):
-        y = eta[k, 0] + grid
-        sq = -0.5 * (y[None, :] - eta[:, 0, None]) ** 2  # (K, n+1)
-        for lo in range(0, L, chunk):
-            logits = logw[lo : lo + chunk, :, None] + sq[None]
-            logits -= logits.max(axis=1, keepdims=True)
-            post = np.exp(logits)
-            post /= post.sum(axis=1, keepdims=True)  # (l, K, n+1)
-            left, right = post[..., :-1], post[..., 1:]
-            low_cell, high_cell = np.minimum(left, right), np.maximum(left, right)
-            top = post.max(axis=2, keepdims=True)
-            near = post >= top - 1e-12  # grid points near the maximum: the mode lies next to them
-            mode_cell = near[..., :-1] | near[..., 1:]
-            high_cell = np.where(mode_cell, 1.0, high_cell)
-            lower[lo : lo + chunk, k, :] = low_cell @ mass
-            upper[lo : lo + chunk, k, :] = high_cell @ mass + 2 * tail_mass
-    lower = np.clip(lower - ROUNDING_MARGIN, 0.0, 1.0)
-    upper = np.clip(upper + ROUNDING_MARGIN, 0.0, 1.0)
-    zero = np.broadcast_to((counts == 0)[:, None, :], lower.shape)
-    lower[zero], upper[zero] = 0.0, 0.0
-    vertex = counts.max(axis=1) == system.memory
-    for c_index in np.flatnonzero(vertex):
-        held = int(counts[c_index].argmax())
-        lower[c_index, :, held], upper[c_index, :, held] = 1.0, 1.0
+    N = system.memory
+    scale = 2**KERNEL_BITS
+    lower = np.empty((L, K, K), dtype=object)
+    upper = np.empty((L, K, K), dtype=object)
+    saved = ctx.prec
+    ctx.prec = prec
+    try:
+        tail_mass = _ball_bounds((arb(tail) / arb(2).sqrt()).erfc())[1]
+        for c_index, c in enumerate(counts.tolist()):
+            for k in range(K):
+                for j in range(K):
+                    if c[j] == 0 or c[j] == N or Q == 0:
+                        lower[c_index, k, j] = upper[c_index, k, j] = Fraction(c[j], N)
+                        continue
+                    lo, hi = _ball_bounds(_entry_ball(t, Q, c, k, j, tail))
+                    hi += tail_mass
+                    lower[c_index, k, j] = Fraction(max(0, math.floor(lo * scale)), scale)
+                    upper[c_index, k, j] = Fraction(min(scale, math.ceil(hi * scale)), scale)
+            if progress:
+                progress(c_index + 1)
+    finally:
+        ctx.prec = saved
     return lower, upper
 
 
-def _chain_with_kernel(system, kernel):
-    """Float chain of ``system`` whose labelling kernel is ``kernel`` (L, K, K),
-    not necessarily stochastic (a bound).  The agent law is a polynomial with
-    nonnegative coefficients in ``p = q O`` (MODEL.md 2, steps 3-4), so a
-    kernel that bounds ``O`` entrywise from below (above) gives transition
-    entries that bound the true ones from below (above)."""
-    from .build import build_chain
+def _transition_bounds(system, lower, upper):
+    """Exact bounds on every transition of the chain of ``system`` from kernel
+    bounds ``lower <= O <= upper`` (object arrays of multiples of
+    ``2^-KERNEL_BITS``), as fixed-point integers over ``2^VALUE_BITS``.
 
-    return build_chain(system, exact=False, kernel=np.asarray(kernel, dtype=np.float64))
+    The agent law of MODEL.md 2, steps 1-4, is ``sum_A coef[c, e, A] p^A``
+    with nonnegative coefficients (hypergeometric removal, multinomial
+    addition, pruning) and ``p = q O``, ``q >= 0``: nondecreasing in every
+    entry of ``O``.  Sync rows are products of agent laws, async rows
+    averages, so kernel bounds give transition bounds.  Everything is in
+    Python integers; the lower (upper) values are rounded down (up) to
+    ``2^-VALUE_BITS``.
+
+    Returns ``indptr, indices, low, high`` (int64; the pattern is that of
+    the upper chain, which contains every positive transition) and the
+    ranks of every state.
+    """
+    from . import laws
+    from .states import all_states, global_index
+
+    if system.model != "pool":
+        raise InputError(f"model: the certified gaussian path is for model=pool, got {system.model!r}")
+    m, L, K, r = system.agents, system.n_local_states, system.components, system.replace
+    table = laws.replacement_table(system.memory, K, r, system.prune)
+    E = table.successors.shape[1]
+    per_row = E**m if system.schedule == "sync" else m * E
+    ranks = all_states(L, m)
+    n = len(ranks)
+    if n * per_row > MAX_CERTIFIED_ENTRIES:
+        raise TooLargeError(
+            f"{system.describe()}: the certified gaussian path would assemble {n * per_row:,} transitions in exact "
+            f"integer arithmetic (limit {MAX_CERTIFIED_ENTRIES:,}); use the float path or a smaller system"
+        )
+    coef = table.numerators.astype(object)
+    if any(x < 0 for x in coef.ravel().tolist()):  # the monotonicity argument needs this
+        raise AssertionError("replacement table with a negative coefficient")
+    eye = np.broadcast_to(np.eye(K, dtype=np.int64), (L, K, K))
+    q, _, D = laws.incoming_label_laws(system, ranks, exact=True, kernel=eye, local_counts=table.counts)
+    q = q.astype(object)  # (n, m, K) over D
+    scale = 2**KERNEL_BITS
+    agent_den = table.denominator * (D * scale) ** r
+    succ = table.successors[ranks]  # (n, m, E)
+    monomials = table.monomials
+    laws_by_bound = []
+    for bound in (lower, upper):
+        O = np.array([int(x * scale) for x in bound.ravel().tolist()], dtype=object).reshape(bound.shape)
+        p = (q[:, :, :, None] * O[ranks]).sum(axis=2)  # (n, m, K) over D * 2^KERNEL_BITS
+        mono = np.ones(p.shape[:2] + (len(monomials),), dtype=object)
+        for a, powers in enumerate(monomials.tolist()):
+            for kk, power in enumerate(powers):
+                if power:
+                    mono[:, :, a] = mono[:, :, a] * p[:, :, kk] ** power
+        laws_by_bound.append((coef[ranks] * mono[:, :, None, :]).sum(axis=3))  # (n, m, E) over agent_den
+    if system.schedule == "sync":
+        cols = np.zeros((n, 1), dtype=np.int64)
+        data = [np.ones((n, 1), dtype=object), np.ones((n, 1), dtype=object)]
+        for i in range(m):
+            cols = (cols[:, :, None] * L + succ[:, i, None, :]).reshape(n, -1)
+            data = [(d[:, :, None] * v[:, i, None, :]).reshape(n, -1) for d, v in zip(data, laws_by_bound)]
+        denominator = agent_den**m
+    else:
+        here = global_index(ranks, L)
+        cols = np.concatenate([here[:, None] + (succ[:, i, :] - ranks[:, i, None]) * L ** (m - 1 - i) for i in range(m)], axis=1)
+        data = [np.concatenate([v[:, i, :] for i in range(m)], axis=1) for v in laws_by_bound]
+        denominator = agent_den * m
+    rows = np.repeat(np.arange(n, dtype=np.int64), cols.shape[1])
+    key = rows * n + cols.ravel()
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    heads = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    lo_num, hi_num = (np.add.reduceat(d.ravel()[order], heads) for d in data)
+    key = key[heads]
+    keep = hi_num != 0
+    key, lo_num, hi_num = key[keep], lo_num[keep], hi_num[keep]
+    unit = 2**VALUE_BITS
+    low = (lo_num * unit // denominator).astype(np.int64)
+    high = (-((-hi_num * unit) // denominator)).astype(np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key // n, minlength=n), out=indptr[1:])
+    return indptr, (key % n).astype(np.int64), low, high, ranks, table.counts
 
 
-def _box_extreme(indptr, cols, low, slack_cap, values, budget, maximise):
-    """``sum_t P(s, t) values(t)`` minimised (or maximised) per row over
-    ``low <= P <= low + slack_cap``, ``sum_t P(s, t) = 1``: start from ``low``
-    and pour the remaining mass ``budget`` into the successors in increasing
-    (decreasing) order of value."""
+def _box_extreme(indptr, cols, low, cap, values, budget, maximise):
+    """``sum_t P(s, t) values(t)`` minimised (maximised) per row over
+    ``low <= P <= low + cap``, ``sum_t P(s, t) = 1``, all integers over
+    ``2^VALUE_BITS`` (exact int64): start from ``low`` and pour the remaining
+    mass ``budget`` into the successors in increasing (decreasing) order of
+    value.  Returns the exact optimum times ``2^VALUE_BITS`` (integers over
+    ``2^(2 VALUE_BITS)``).  Every row must be nonempty."""
     n = len(indptr) - 1
     rows = np.repeat(np.arange(n), np.diff(indptr))
     key = -values[cols] if maximise else values[cols]
     order = np.lexsort((key, rows))
-    cap = slack_cap[order]
-    before = np.cumsum(cap) - cap
-    before -= np.repeat(before[indptr[:-1]], np.diff(indptr)) if len(before) else 0
-    poured = np.clip(budget[rows[order]] - before, 0.0, cap)
-    extra = np.zeros(len(cols))
+    c = cap[order]
+    before = np.cumsum(c) - c
+    before -= np.repeat(before[indptr[:-1]], np.diff(indptr))
+    poured = np.clip(budget[rows[order]] - before, 0, c)
+    extra = np.zeros(len(cols), dtype=np.int64)
     extra[order] = poured
-    return np.bincount(rows, weights=(low + extra) * values[cols], minlength=n)
+    return np.add.reduceat((low + extra) * values[cols], indptr[:-1])
 
 
-def gaussian_polarization_interval(system, start, cells=2**16, tol=1e-6, max_iterations=100_000):
+def gaussian_polarization_interval(system, start, prec=64, tol=1e-6, max_iterations=100_000):
     """A certified interval for P(polarisation) under ``gaussian`` ownership.
 
     Parameters
     ----------
     system : System
-        With ``ownership="gaussian"`` and a one-dimensional reduced integral
-        (means in one dimension, or ``K = 2``).
+        ``model="pool"``, ``ownership="gaussian"`` and means on a line
+        (``d = 1``, ``K = 2`` or collinear means).
     start : sequence of count vectors
-    cells : int
-        Grid cells of :func:`gaussian_kernel_enclosure`.
+    prec : int
+        Ball-arithmetic precision (bits) of :func:`gaussian_kernel_enclosure`.
     tol : float
-        Stop when the interval is narrower than ``tol`` (or the iterates stall).
+        Stop when the interval is narrower than ``tol`` (or the iterates stop moving).
     max_iterations : int
 
     Returns
     -------
     dict
-        ``lower``, ``upper``, ``iterations``, ``kernel_width`` (largest width
-        of a kernel enclosure), ``states`` (reachable states).
+        ``lower``, ``upper`` (floats that are the exact dyadic bounds,
+        multiples of ``2^-VALUE_BITS``), ``iterations``, ``kernel_width``
+        (largest width of a kernel enclosure), ``states`` (reachable states).
 
     Notes
     -----
-    The kernel enclosure gives entrywise bounds ``P_lo <= P <= P_hi`` on the
-    transition matrix (see :func:`_chain_with_kernel`).  Interval value
-    iteration over this box (an interval Markov chain; the adversary picks
-    any row in the box with sum 1, each step):
-    ``l_{t+1}(s) = min_P sum_t P(s,t) l_t(t)`` from ``l_0 = 1_polarised`` is
-    the least probability of being absorbed polarised within ``t`` steps, a
-    lower bound for the true chain at every ``t``;
-    ``u_{t+1}(s) = max_P sum_t P(s,t) u_t(t)`` from ``u_0 = 1`` off the
-    consensus states is the largest probability of being polarised or still
-    transient at ``t``, an upper bound at every ``t``.  Closed classes are
-    the all-vertex states (vertex memories are frozen), whose rows are exact.
-    The result is widened by ``iterations * 1e-15`` for float rounding.
-    MODEL.md 2-3.
+    Every step is proven, with no floating-point rounding left unaccounted:
+    the kernel enclosure is ball arithmetic (:func:`gaussian_kernel_enclosure`),
+    the transition bounds ``P_lo <= P <= P_hi`` are exact integer arithmetic
+    rounded outward (:func:`_transition_bounds`), and the interval value
+    iteration runs on exact int64 fixed-point values.  Over the box of
+    chains (an interval Markov chain; the adversary picks any row in the
+    box with sum 1, each step),
+    ``l_{t+1}(s) = floor(min_P sum_t P(s,t) l_t(t))`` from ``l_0 =
+    1_polarised`` is at most the probability of being absorbed polarised
+    within ``t+1`` steps in the true chain (induction: the minimum is
+    monotone in ``l`` and the true row is in the box), and
+    ``u_{t+1}(s) = ceil(max_P sum_t P(s,t) u_t(t))`` from ``u_0 = 1`` off
+    the consensus states is at least the probability of not being in
+    consensus at ``t+1``, which is at least P(polarisation) since the
+    all-vertex states are absorbing (vertex memories are frozen, their rows
+    are exact).  Keeping the running maximum of ``l`` (minimum of ``u``)
+    preserves both, as the true quantities are monotone in ``t``.
+    proofs/gaussian_enclosure.md.  MODEL.md 2-3.
 
     Examples
     --------
     >>> from markovgmm.system import System
     >>> s = System(agents=2, components=2, memory=2, ownership="gaussian")
-    >>> out = gaussian_polarization_interval(s, ((1, 1), (1, 1)), cells=2**12, tol=1e-3)
-    >>> bool(out["lower"] <= out["upper"] < out["lower"] + 1e-2)
+    >>> out = gaussian_polarization_interval(s, ((1, 1), (1, 1)), tol=1e-6)
+    >>> bool(out["lower"] <= out["upper"] < out["lower"] + 1e-5)
     True
     """
-    from scipy.sparse.csgraph import breadth_first_order  # building never imports analysis
     from .states import local_states
 
     if system.ownership != "gaussian":
         raise InputError(f"ownership must be gaussian for this interval, got {system.ownership!r}")
     counts = local_states(system.memory, system.components)
-    lower_kernel, upper_kernel = gaussian_kernel_enclosure(system, counts, cells=cells)
-    hi_chain = _chain_with_kernel(system, upper_kernel)
-    lo_chain = _chain_with_kernel(system, lower_kernel)
-    start_index = hi_chain.index(start)
-    reach = np.sort(breadth_first_order(hi_chain.structure(), start_index, directed=True, return_predecessors=False))
-    position = np.full(hi_chain.n_states, -1)
-    position[reach] = np.arange(len(reach))
-    P_hi = hi_chain.matrix()[reach][:, reach].tocsr()
-    P_hi.sort_indices()
-    P_lo = lo_chain.matrix()[reach][:, reach].tocsr()
-    # lower entries on the upper pattern (the lower chain may miss entries that rounded to 0)
-    rows_hi = np.repeat(np.arange(len(reach)), np.diff(P_hi.indptr))
-    low = np.asarray(P_lo[rows_hi, P_hi.indices]).ravel() if P_hi.nnz else np.zeros(0)
-    high = P_hi.data
-    low = np.minimum(low, high)
-    budget = 1.0 - np.bincount(rows_hi, weights=low, minlength=len(reach))
-    budget = np.maximum(budget, 0.0)
-    labels = hi_chain.vertex_labels()[reach]
+    lower_kernel, upper_kernel = gaussian_kernel_enclosure(system, counts, prec=prec)
+    out = box_polarization_interval(system, lower_kernel, upper_kernel, start, tol=tol, max_iterations=max_iterations)
+    out["kernel_width"] = max(float(u - l) for u, l in zip(upper_kernel.ravel().tolist(), lower_kernel.ravel().tolist()))
+    return out
+
+
+def box_polarization_interval(system, lower_kernel, upper_kernel, start, tol=1e-6, max_iterations=100_000):
+    """Bounds on P(polarisation) valid for every labelling kernel between
+    ``lower_kernel`` and ``upper_kernel`` (object arrays of multiples of
+    ``2^-KERNEL_BITS``): exact transition bounds (:func:`_transition_bounds`)
+    and interval value iteration in exact int64 fixed point (see
+    :func:`gaussian_polarization_interval`).  Requires every all-vertex
+    state to be absorbing (true for every ownership rule that labels
+    everything ``k`` from a memory holding only ``k``: ``support`` and
+    ``gaussian``).
+
+    Returns a dict ``lower``, ``upper`` (exact dyadic floats), ``iterations``, ``states``.
+
+    >>> from markovgmm.system import System
+    >>> from markovgmm.chain.laws import labelling_kernel
+    >>> s = System(agents=2, components=2, memory=2)
+    >>> O = np.vectorize(Fraction, otypes=[object])(labelling_kernel(s))
+    >>> out = box_polarization_interval(s, O, O, ((1, 1), (1, 1)), tol=1e-8)
+    >>> out["lower"] <= 1 / 3 <= out["upper"], out["upper"] - out["lower"] < 1e-7  # exact value 1/3
+    (True, True)
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import breadth_first_order  # building never imports analysis
+
+    from .states import global_index, rank_counts
+
+    indptr, cols, low_all, high_all, ranks, local_counts = _transition_bounds(system, lower_kernel, upper_kernel)
+    n = len(ranks)
+    state = system.check_state(start)
+    start_index = int(global_index(rank_counts(np.array(state, dtype=np.int64), system.memory), system.n_local_states))
+    pattern = csr_matrix((np.ones(len(cols), dtype=np.int8), cols, indptr), shape=(n, n))
+    reach = np.sort(breadth_first_order(pattern, start_index, directed=True, return_predecessors=False))
+    sub = csr_matrix((np.arange(1, len(cols) + 1), cols, indptr), shape=(n, n))[reach][:, reach].tocsr()
+    sub.sort_indices()
+    picked = sub.data - 1  # positions of the kept entries in the full arrays
+    P_indptr, P_cols = sub.indptr, sub.indices
+    low, high = low_all[picked], high_all[picked]
+    unit = 2**VALUE_BITS
+    budget = unit - np.add.reduceat(low, P_indptr[:-1])
+    if (budget < 0).any() or (np.add.reduceat(high, P_indptr[:-1]) < unit).any():
+        raise AssertionError("transition bounds do not enclose a stochastic row")
+    vertex = local_counts.max(axis=1) == system.memory
+    label = np.where(vertex, local_counts.argmax(axis=1), -1)
+    labels = label[ranks[reach]]
     all_vertex = (labels >= 0).all(axis=1)
     polarised = all_vertex & (labels.min(axis=1) != labels.max(axis=1))
     consensus = all_vertex & ~polarised
-    l_values = polarised.astype(float)
-    u_values = (~consensus).astype(float)
-    s = position[start_index]
+    l_values = np.where(polarised, unit, 0).astype(np.int64)
+    u_values = np.where(consensus, 0, unit).astype(np.int64)
+    s = int(np.searchsorted(reach, start_index))
+    goal = int(math.floor(tol * unit))
     iterations = 0
-    while iterations < max_iterations and u_values[s] - l_values[s] > tol:
-        new_l = _box_extreme(P_hi.indptr, P_hi.indices, low, high - low, l_values, budget, maximise=False)
-        new_u = _box_extreme(P_hi.indptr, P_hi.indices, low, high - low, u_values, budget, maximise=True)
+    while iterations < max_iterations and u_values[s] - l_values[s] > goal:
+        new_l = _box_extreme(P_indptr, P_cols, low, high - low, l_values, budget, maximise=False) >> VALUE_BITS
+        new_u = -((-_box_extreme(P_indptr, P_cols, low, high - low, u_values, budget, maximise=True)) >> VALUE_BITS)
         new_l = np.where(all_vertex, l_values, np.maximum(new_l, l_values))
         new_u = np.where(all_vertex, u_values, np.minimum(new_u, u_values))
         iterations += 1
-        stalled = float(np.abs(new_l - l_values).max() + np.abs(new_u - u_values).max()) < 1e-16
+        stalled = (new_l == l_values).all() and (new_u == u_values).all()
         l_values, u_values = new_l, new_u
         if stalled:
             break
-    slack = iterations * 1e-15
     return {
-        "lower": max(0.0, float(l_values[s]) - slack),
-        "upper": min(1.0, float(u_values[s]) + slack),
+        "lower": int(l_values[s]) / unit,
+        "upper": int(u_values[s]) / unit,
         "iterations": iterations,
-        "kernel_width": float((upper_kernel - lower_kernel).max()),
         "states": int(len(reach)),
     }
