@@ -178,3 +178,11 @@ def test_too_large_is_refused_before_any_work():
     assert lumped_states(3, 5) == build_chain(System(agents=3, components=2, memory=5), lump=True).n_states
     with pytest.raises(TooLargeError, match=r"m=3, N=400 has 10,827,401 lumped states.*N <= 87"):
         decay_family(agents=(3,), memories=(2, 400))
+
+
+def test_progress_counts_every_point():
+    from markovgmm.analysis.decay import decay_plan
+
+    seen = []
+    decay_family(agents=(2, 3), memories=(2, 3), exact_upto=0, progress=seen.append)
+    assert seen == list(range(1, len(decay_plan(agents=(2, 3), memories=(2, 3))) + 1)) == [1, 2, 3, 4]

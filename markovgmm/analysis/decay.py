@@ -56,6 +56,7 @@ __all__ = [
     "growth_estimate",
     "decay_point",
     "decay_family",
+    "decay_plan",
     "lumped_states",
     "MAX_ORBITS",
 ]
@@ -385,6 +386,17 @@ def _check_options(agents, memories, rtol):
                 f"{MAX_ORBITS:,} (m={m}: N <= {largest}; m=3, N=80 takes about 10 minutes)"
             )
     return agents, memories, rtol
+
+
+def decay_plan(agents=(2, 3), memories=None, rtol=1e-9):
+    """The ``(m, N)`` points :func:`decay_family` computes with these options, checked as it checks them
+    (for sizing a progress bar: ``progress`` is called with the number done, out of ``len(plan)``).
+
+    >>> len(decay_plan()), decay_plan(agents=(2,), memories=(3, 2))
+    (88, [(2, 2), (2, 3)])
+    """
+    agents, memories, _ = _check_options(agents, memories, rtol)
+    return [(m, N) for m in agents for N in memories[m]]
 
 
 def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_upto=EXACT_UPTO,
