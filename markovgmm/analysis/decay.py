@@ -227,9 +227,13 @@ def ratio_limit_estimate(points, fit_last=16):
     top half and the top quarter of those points (a rough error indication,
     not a bound).
 
+    A second estimate fits the ratios themselves, ``P_{N+1}/P_N = r + c/N +
+    d/N^2`` over the largest consecutive pairs (``ratio_fit``).
+
     >>> pts = {N: 3.0 * N ** 0.5 * math.exp(-0.7 * N) for N in range(10, 40)}
-    >>> round(ratio_limit_estimate(pts)["rate_estimate"], 6)
-    0.7
+    >>> est = ratio_limit_estimate(pts)
+    >>> round(est["rate_estimate"], 6), round(est["ratio_fit"]["limit"] / math.exp(-0.7), 3)
+    (0.7, 1.0)
     """
     Ns = sorted(points)
     if len(Ns) < 6:
@@ -245,14 +249,25 @@ def ratio_limit_estimate(points, fit_last=16):
     local = None
     if Ns[-1] - 1 in points:
         local = -math.log(points[Ns[-1]] / points[Ns[-1] - 1])
-    return {
+    out = {
         "method": (f"least squares of log P_N = c0 - alpha N + beta log N + gamma/N over N = {top[0]}..{top[-1]} "
                    "(certified midpoints, floats); estimate, not proven"),
         "rate_estimate": alpha,
         "ratio_limit_estimate": math.exp(-alpha),
         "rate_spread": abs(alpha - half),
         "last_local_rate": local,
+        "ratio_fit": None,
     }
+    pairs = [n for n in Ns if n + 1 in points][-fit_last:]
+    if len(pairs) >= 4:
+        r, c, _ = _lstsq([[1.0, 1.0 / n, 1.0 / n**2] for n in pairs], [points[n + 1] / points[n] for n in pairs])
+        out["ratio_fit"] = {
+            "method": (f"least squares of P_(N+1)/P_N = r + c/N + d/N^2 over N = {pairs[0]}..{pairs[-1]}; "
+                       "estimate, not proven"),
+            "limit": float(r),
+            "c": float(c),
+        }
+    return out
 
 
 def growth_estimate(points, fit_last=16):
