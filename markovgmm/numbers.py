@@ -47,6 +47,8 @@ def to_fraction(value, name="value"):
     are refused (``1e-99999999`` would otherwise cost ``10**99999999``), and
     only ASCII digits are read.
     """
+    if type(value) is Fraction:  # already in lowest terms: no second gcd of long numerators
+        return value
     from .errors import InputError
 
     if isinstance(value, bool):
@@ -95,18 +97,26 @@ def _clip(value):
     return text if len(text) <= 40 else f"{text[:18]}...{text[-18:]}"
 
 
+#: Integers longer than this many bits are written by python-flint (:func:`int_str`).
+_FLINT_BITS = 1000
+
+
 def int_str(n):
     """Decimal text of an integer of any size.
 
-    Python refuses ``str(n)`` past 4,300 digits (a guard against slow
-    quadratic conversion); exact probabilities pass that at m=3, N=20, so
-    large integers are converted by python-flint instead.
+    Python refuses ``str(n)`` past 4,300 digits (a guard against its
+    quadratic conversion); exact probabilities pass that at m=3, N=20, and
+    well below it Python's conversion is already the slow part of writing
+    exact results (hundreds of microseconds at 3,000 digits).  Integers
+    beyond :data:`_FLINT_BITS` bits (about 300 digits) are converted by
+    python-flint (GMP, subquadratic) instead; the size test is a bit length,
+    not a comparison with a power of ten.
 
-    >>> len(int_str(10**5000))
-    5001
+    >>> len(int_str(10**5000)), int_str(-(2**2000))[:8]
+    (5001, '-1148130')
     """
     n = int(n)
-    if -(10**4000) < n < 10**4000:
+    if n.bit_length() <= _FLINT_BITS:
         return str(n)
     import flint
 

@@ -161,6 +161,23 @@ def test_decimal_digits_huge_values():
                 assert decimal_digits(value, digits, rounding) == _reference(value, digits, rounding), (digits, rounding)
 
 
+def test_int_str_is_str_at_every_size():
+    from markovgmm.numbers import int_str
+
+    rng = random.Random(3)
+    numbers = [0] + [2**bits + k for bits in (999, 1000, 1001) for k in (-1, 0, 1)]
+    for digits in (1, 2, 299, 300, 301, 302, 1000, 4299, 4301, 12000):
+        numbers += [10 ** (digits - 1), 10**digits - 1, rng.randrange(10 ** (digits - 1), 10**digits)]
+    numbers += [-n for n in numbers]
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)  # the reference: Python's own conversion, limit lifted
+    try:
+        expected = [str(n) for n in numbers]
+    finally:
+        sys.set_int_max_str_digits(limit)
+    assert [int_str(n) for n in numbers] == expected  # under Python's default limit
+
+
 def test_decimal_str_text_and_bounds():
     assert decimal_str(F(1, 3), 5) == "3.3333e-1" and decimal_str(F(1, 3), 5, "ceiling") == "3.3334e-1"
     assert decimal_str(F(999, 1000), 2, "ceiling") == "1e0" and decimal_str(F(0)) == "0"

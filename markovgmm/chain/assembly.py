@@ -22,7 +22,6 @@ from fractions import Fraction
 from math import lcm
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..errors import TooLargeError
 from ..system import System
@@ -175,6 +174,8 @@ class Chain:
     def matrix(self):
         """The transition matrix as a float64 ``scipy.sparse.csr_matrix``."""
         if self._float is None:
+            import scipy.sparse as sp
+
             data = numerators_to_float(self.values, self.denominator) if self.exact else self.values.astype(np.float64)
             self._float = sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_states, self.n_states))
         return self._float
@@ -218,6 +219,8 @@ class Chain:
 
     def structure(self):
         """Boolean adjacency (``P[s, t] > 0``) as a CSR matrix."""
+        import scipy.sparse as sp
+
         return sp.csr_matrix(
             (np.ones(len(self.indices), dtype=np.int8), self.indices, self.indptr), shape=(self.n_states, self.n_states)
         )
