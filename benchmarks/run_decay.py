@@ -81,7 +81,37 @@ def fmt_interval(lo, hi, digits=10):
     return f"[{sci(lo, digits)}, {sci(hi, digits)}]"
 
 
-def report(records, path_md, path_png, rtol):
+MIRROR_CASES = [(4, r) for r in range(2, 9)] + [(5, r) for r in range(2, 7)]
+
+
+def compute_mirror(n, r):
+    """Exact P(polarisation) and E[absorption time] of the mirroring chain (MODEL.md 6.2; K = 2, k = 1,
+    p = 1/2, line, clipped ties), every agent starting at the balanced store ``balanced_counts(r, 2)``."""
+    from markovgmm import System, build_chain
+    from markovgmm.analysis import absorb
+    from markovgmm.system import balanced_counts
+
+    began = time.perf_counter()
+    chain = build_chain(System(model="mirror", agents=n, components=2, memory=r), lump=True)
+    rep = absorb(chain, tuple(balanced_counts(r, 2) for _ in range(n)))
+    return {"n": n, "r": r, "states": int(chain.n_states), "P": str(rep["polarization"]),
+            "E": str(rep["expected_steps"]), "seconds": round(time.perf_counter() - began, 2)}
+
+
+def mirror_section(mirror):
+    lines = ["## Mirroring chain: store size r (optional part)", "",
+             "Exact rationals (`absorb`, lumped chain): `--model mirror`, K = 2, k = 1, p = 1/2, line geometry, "
+             "clipped ties, every agent starting at the balanced store (`balanced_counts(r, 2)`).  "
+             "P(polarisation) does not decay in r here: it alternates with the parity of r and stays of order 1, "
+             "while the expected absorption time grows roughly linearly; so no decay bound is attempted.", "",
+             "| agents n | r | orbits | P(polarisation) | E[absorption time] | s |", "|---|---|---|---|---|---|"]
+    for rec in sorted(mirror, key=lambda x: (x["n"], x["r"])):
+        lines.append(f"| {rec['n']} | {rec['r']} | {rec['states']:,} | {float(Fraction(rec['P'])):.10f} | "
+                     f"{float(Fraction(rec['E'])):.6f} | {rec['seconds']:.2f} |")
+    return lines + [""]
+
+
+def report(records, path_md, path_png, rtol, mirror=None):
     lines = ["# Decay in N (issue 11 item 3)", ""]
     lines.append(
         "`nice -n 10 python benchmarks/run_decay.py`: K = 2, r = 1, sync, support ownership, complete graph, "
@@ -143,6 +173,8 @@ def report(records, path_md, path_png, rtol):
         lines.append("")
         summary.append((m, Ns, mids, emids))
     lines += ["![log10 P_N and E_N / N^2 against N](decay.png)", ""]
+    if mirror:
+        lines += mirror_section(mirror)
     with open(path_md, "w") as handle:
         handle.write("\n".join(lines))
     plot(summary, records, path_png)
@@ -191,6 +223,7 @@ def main(argv=None):
     parser.add_argument("--rtol", type=float, default=1e-9)
     parser.add_argument("--cache", default="/tmp/decay_cache.jsonl")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--mirror", action="store_true", help="also the mirroring chain against r (exact, ~1 min)")
     parser.add_argument("--out", default=os.path.join(HERE, "results_decay.md"))
     parser.add_argument("--png", default=os.path.join(HERE, "decay.png"))
     args = parser.parse_args(argv)
@@ -216,7 +249,17 @@ def main(argv=None):
                   f"{time.perf_counter() - began:.1f}s", flush=True)
             if N % 10 == 0 or time.perf_counter() - began > 30:
                 report(records, args.out, args.png, args.rtol)
-    report(records, args.out, args.png, args.rtol)
+    mirror_cache = args.cache + ".mirror.json"
+    mirror = json.load(open(mirror_cache)) if os.path.exists(mirror_cache) else []
+    if args.mirror and not args.report_only:
+        done = {(x["n"], x["r"]) for x in mirror}
+        for n, r in MIRROR_CASES:
+            if (n, r) not in done:
+                mirror.append(compute_mirror(n, r))
+                print(f"mirror n={n} r={r} P={float(Fraction(mirror[-1]['P'])):.6f}", flush=True)
+                with open(mirror_cache, "w") as handle:
+                    json.dump(mirror, handle)
+    report(records, args.out, args.png, args.rtol, mirror)
 
 
 if __name__ == "__main__":
