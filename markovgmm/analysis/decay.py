@@ -17,14 +17,14 @@ of the certified intervals), and, for small ``N``, the exact rational values
 What is proven (``proofs/decay_rate.md``, for every ``m >= 2`` and ``N >= 2``):
 
 * lower bound ``P_N >= L_N`` (:func:`path_lower_bound`): the divergence
-  paths of LB3 (one agent loses a label-0 item per step, all others gain one,
+  paths of LB3 (one agent loses an item of a label per step, all others gain one,
   each until it freezes), with any number of self-loops at every state, summed
   over the choice of the lone agent and of the label; an exact rational
   product.  Its exponential rate ``alpha_m = lim -(1/N) log L_N``
   (:func:`path_rate`; ``alpha_2 = 1 + log 2 + log(3)/2 = 2.2425``) bounds
   ``limsup_N -(1/N) log P_N <= alpha_m``.
 * lower bound ``E_N >= (N^2 - m [N odd]) / (2m)`` (:func:`time_lower_bound`):
-  ``W = sum_i (x_i - N/2)^2`` grows by at most ``m/2`` per step in
+  ``W = sum_i (a_i - N/2)^2`` (``a_i`` the label-0 counts) grows by at most ``m/2`` per step in
   expectation until the first agent freezes, and a frozen agent alone
   contributes ``N^2/4``.
 
