@@ -196,7 +196,9 @@ def camp_law_full(system, start=None, chain=None):
     """The occupation law from the full (unlumped) exact chain: an independent cross-check of :func:`camp_law`.
 
     Every full closed class is one all-vertex state (``proofs/support_closed_classes.md``);
-    its occupation vector is read off that state.
+    its occupation vector is read off the class's own ``camps``
+    (:func:`~markovgmm.analysis.classes.closed_classes`), not through this
+    module's reading of the lumped states.
 
     >>> law = camp_law_full(System(agents=3, components=2, memory=2))
     >>> str(law[(1, 2)])
@@ -214,7 +216,9 @@ def camp_law_full(system, start=None, chain=None):
     N, K = system.memory, system.components
     out = {}
     for cls, p in zip(result.classes, result.class_probabilities[0]):
-        n = _occupation_of_counts(chain.local_counts[chain.agent_ranks[cls.states[0]]], N, K)
+        if cls.camps is None:
+            raise AssertionError("camps: a closed class that is not one all-vertex state under support")
+        n = tuple(int(cls.camps.get(k, 0)) for k in range(K))
         if p:
             out[n] = out.get(n, Fraction(0)) + p
     return dict(sorted(out.items()))
