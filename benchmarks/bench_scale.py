@@ -460,6 +460,10 @@ def many_agents(out_path, cases=AGENT_CASES):
         lo, hi = float(box.lower), float(box.upper)
         rows.append((m, N, chain.n_states, chain.n_transitions, float_s, value, cert_s, lo, hi, box.relative_width, storm_s, storm_value))
         print(rows[-1], flush=True)
+        _write_agents(out_path, rows)  # after every case: a stopped run keeps the rows it finished
+
+
+def _write_agents(out_path, rows):
     lines = [
         "# Many agents: markovgmm against Storm on the same lumped chain (issue 12 item 1)",
         "",
@@ -467,7 +471,8 @@ def many_agents(out_path, cases=AGENT_CASES):
         "complete graph, balanced start; the chain lumped by S_m (population build).  markovgmm float = lumped float build",
         "+ solve from the System; certified = exact lumped build + certified enclosure (rtol 1e-9); Storm = float engine",
         "(default settings) reading the same lumped chain's DRN export, parse + check (the export is not counted).",
-        "Ratio = markovgmm time / Storm time (target <= 1 for float); all in one process, one run.",
+        "Ratio = markovgmm time / Storm time (target <= 1 for float); all in one process, one run;",
+        f"machine shared (1-minute load average {os.getloadavg()[0]:.1f} when this table was written on 2 cores).",
         "",
         "| m, N | orbits | transitions | markovgmm float | certified (rel. width) | Storm float | float / Storm | certified / float |",
         "|---|---|---|---|---|---|---|---|",

@@ -166,3 +166,46 @@ def test_certified_interval_contains_the_exact_value_with_big_numerators(kwargs)
     assert 0 < exact < 1
     box = certified_absorption(chain, start, target=target, rtol=1e-12)
     assert box.converged and box.lower <= exact <= box.upper and box.lower < box.upper
+
+
+_RSS_CHILD = r"""
+import json, sys
+from markovgmm.system import System
+from markovgmm.chain.assembly import estimate_cost, local_table
+from markovgmm.chain.build import build_chain
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+kw = json.loads(sys.argv[1])
+system = System(**kw)
+build_chain(System(**dict(kw, memory=2)), lump=True)  # first-call set-up, not the build's memory
+cost = estimate_cost(system, local_table(system), lumped=True)
+base = status("VmRSS:")
+open("/proc/self/clear_refs", "w").write("5")  # reset VmHWM to the current RSS
+chain = build_chain(system, lump=True, memory_limit=1 << 60)
+assert int(chain.denominator) >= 2**62
+print(json.dumps(dict(estimate=cost["bytes"], peak=status("VmHWM:") - base, transitions=chain.n_transitions, estimated=cost["transitions"])))
+"""
+
+
+@pytest.mark.parametrize("mN", [(8, 6), (9, 5), (10, 5)], ids=lambda mN: f"m{mN[0]}-N{mN[1]}")
+def test_memory_estimate_of_big_numerator_builds_against_measured_peak(mN):
+    """estimate_cost of the exact population build with numerators beyond
+    int64 (int64-limb convolution, Python-integer storage) is above the
+    measured peak RSS of the build and at most 3x it (+32 MiB)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    kwargs = dict(agents=mN[0], components=2, memory=mN[1])
+    done = subprocess.run(
+        [sys.executable, "-c", _RSS_CHILD, json.dumps(kwargs)],
+        capture_output=True, text=True, cwd=here, env=dict(os.environ, PYTHONPATH=here), timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert abs(got["estimated"] - got["transitions"]) <= 0.15 * got["transitions"]
+    assert got["peak"] <= got["estimate"] <= 3 * got["peak"] + 32 * 2**20, got

@@ -44,9 +44,10 @@ class ExactSystem:
         row_lengths = np.bincount(rows, minlength=n) if n else np.zeros(0, np.int64)
         longest = int(row_lengths.max()) if len(rows) else 1
         row_bits = ceil(log2(longest + 1))
-        self.rows, self.cols, self.vals = rows, cols, vals
-        self.heads = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.zeros(0, np.int64)
-        self.indptr = np.zeros(n + 1, dtype=np.int64)
+        index = np.int32 if max(n, len(rows)) < 2**31 - 1 else np.int64  # one index dtype shared by every piece
+        self.rows, self.cols, self.vals = rows.astype(index), cols.astype(index), vals
+        del rows, cols
+        self.indptr = np.zeros(n + 1, dtype=index)
         np.cumsum(row_lengths, out=self.indptr[1:])
         limbs = int64_limbs(vals, bound=self.d)  # 0 <= numerators <= d (P is stochastic); exact for any values
         width = LIMB_BITS if vals.dtype == object else 64
@@ -77,17 +78,21 @@ class ExactSystem:
                 if piece.any():
                     self._pieces.append((width * j + self.piece_bits * i, piece))
         self._stacked = None
-        self.A = sp.identity(n, format="csr") - sp.csr_matrix((numerators_to_float(None, self.d, limbs=limbs), (rows, cols)), shape=(n, n))
+        Q = sp.csr_matrix((numerators_to_float(None, self.d, limbs=limbs), self.cols, self.indptr), shape=(n, n))
+        del limbs
+        self.A = (sp.identity(n, format="csr") - Q).tocsr()
+        del Q
+
+    @property
+    def heads(self):
+        """Start of each non-empty row in the nonzeros (for :meth:`product_by_objects`)."""
+        rows = self.rows
+        return np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.zeros(0, np.int64)
 
     def _stack(self):
-        """All pieces ``V_p`` stacked vertically as one int64 CSR matrix."""
+        """One int64 CSR matrix per piece ``V_p``, all sharing the index arrays."""
         if self._stacked is None:
-            k = len(self._pieces)
-            nnz = len(self.cols)
-            data = np.concatenate([piece for _w, piece in self._pieces]) if k else np.zeros(0, np.int64)
-            indptr = np.concatenate([self.indptr[:-1] + p * nnz for p in range(k)] + [[k * nnz]]).astype(np.int64)
-            indices = np.tile(self.cols, k)
-            self._stacked = sp.csr_matrix((data, indices, indptr), shape=(k * self.n, self.n))
+            self._stacked = [sp.csr_matrix((piece, self.cols, self.indptr), shape=(self.n, self.n)) for _w, piece in self._pieces]
         return self._stacked
 
     def product(self, C):
@@ -110,10 +115,11 @@ class ExactSystem:
         out = np.zeros(n, dtype=object)
         if not self._pieces:
             return out
-        Y = self._stack() @ np.stack(climbs, axis=1)  # (pieces * n, limbs), exact int64
-        for p, (weight, _piece) in enumerate(self._pieces):
-            for k in range(len(climbs)):
-                out += Y[p * n : (p + 1) * n, k].astype(object) * (1 << (weight + c * k))
+        climbs = np.stack(climbs, axis=1)
+        for (weight, _piece), V in zip(self._pieces, self._stack()):
+            Y = V @ climbs  # (n, limbs), exact int64 row sums
+            for k in range(climbs.shape[1]):
+                out += Y[:, k].astype(object) * (1 << (weight + c * k))
         return out
 
     def product_by_objects(self, C):

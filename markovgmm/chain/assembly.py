@@ -263,7 +263,7 @@ class Chain:
 def estimate_cost(system, table=None, lumped=False, group=None):
     """Predicted size of a build: states, transitions and bytes, without
     building the chain (closed form in the parameters plus the exact row
-    lengths of a fixed sample of at most 64 rows; no allocation beyond them).
+    lengths of a fixed sample of at most 256 rows; no allocation beyond them).
 
     ``transitions`` is ``states`` times the mean stored row length of the
     sample: for the full chain (and the lumped chain of any group other than
@@ -272,9 +272,13 @@ def estimate_cost(system, table=None, lumped=False, group=None):
     lumped sync chain (:mod:`markovgmm.chain.population`) the sampled orbits'
     rows are merged exactly.  ``bytes`` is the build's peak above the running
     interpreter: the CSR arrays twice (pieces and their concatenation), the
-    representatives and one chunk of temporaries; Python-integer numerators
-    (a denominator of 2^62 or more) are costed at their size.  Checked
-    against the measured peak in ``tests/test_population.py``.
+    representatives and one chunk of temporaries (on the population path:
+    the last agent's expanded partials of one chunk, in int64 limb columns
+    when the numerators exceed int64), all stored arrays costed at 1.15
+    times the sampled transition count (the sample has been 5-13% low);
+    Python-integer numerators (a denominator of 2^62 or more) are costed at
+    their size.  Checked against the measured peak in
+    ``tests/test_population.py`` and ``tests/test_exact_kernel.py``.
 
     >>> from markovgmm.system import System
     >>> estimate_cost(System(agents=3, components=2, memory=40))["states"]
@@ -302,18 +306,28 @@ def estimate_cost(system, table=None, lumped=False, group=None):
     int_bytes = 0 if bits < 62 else 28 + 4 * (bits // 30 + 1)  # one Python int per stored value
     stored = transitions * 16  # index + value (or pointer); copied once when the chunks are concatenated
     if population_path:
-        from .population import _CHUNK_PARTIALS
+        from .population import chunk_rows
 
-        per_partial = (24 if (m + 1) ** L < 2**40 else (m + 4) * 10) + int_bytes  # occupation keys, else rank tuples
-        chunk = int(min(_CHUNK_PARTIALS, 2 * E * transitions) * per_partial)
+        # the last agent's step of one chunk: rows x mean row length x E expanded partials; int64 limb
+        # columns (31 bits) for numerators beyond int64 (measured ~64 + 24 per column bytes each), or
+        # Python integers on the object path
+        expanded = min(chunk_rows(system, table, n, per_row), n) * per_row * E
+        if bits < 62:
+            per_partial = 64
+        elif bits > 31 * m or (m + 1) ** L * chunk_rows(system, table, n, per_row) >= 2**62:
+            per_partial = 72 + 2 * int_bytes  # Python-integer convolution
+        else:
+            per_partial = 64 + 24 * -(-bits // 31) + int_bytes
+        per_partial += 0 if (m + 1) ** L < 2**40 else (m + 4) * 10  # rank tuples instead of occupation keys
+        chunk = int(expanded * per_partial)
     else:
         expanded = E**m if system.schedule == "sync" else m * E
         chunk = min(_CHUNK_ENTRIES, max(expanded, 1) * n) * (8 * 7 + int_bytes)
-    total = 2 * stored + transitions * (8 + int_bytes) + n * m * 8 * 4 + chunk
+    total = int(1.15 * (2 * stored + transitions * (8 + int_bytes))) + n * m * 8 * 4 + chunk
     return {"states": n, "transitions": transitions, "bytes": int(total)}
 
 
-def _sampled_row_length(system, table, n, population_path, sample=64):
+def _sampled_row_length(system, table, n, population_path, sample=256):
     """Mean stored row length over a fixed pseudo-random sample of rows (an
     upper bound per row except on the population path, where it is exact)."""
     m, L = system.agents, system.n_local_states
@@ -499,7 +513,7 @@ def csr_from_pieces(lengths, pieces, exact, denominator):
     values = np.concatenate([p[1] for p in pieces]) if pieces else np.zeros(0)
     if exact and values.dtype != object and denominator >= _INT64_SAFE:
         values = values.astype(object)
-    return indptr, indices.astype(np.int64), values, denominator
+    return indptr, indices.astype(np.int64, copy=False), values, denominator
 
 
 def _total_memory():

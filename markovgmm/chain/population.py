@@ -90,10 +90,8 @@ def population_rows(system, reps, rep_index, exact, table, progress=None, kernel
     if kernel is None and system.model == "pool":
         kernel = labelling_kernel(system, table.counts)
     # Rows per chunk: twice the mean row length of a fixed sample of orbits, each expanded E ways.
-    from .assembly import _sampled_row_length
 
-    per_row = (max(1, int(2 * _sampled_row_length(system, table, n, True))) if n > 4096 else min(E**m, n)) * E
-    rows_per_chunk = max(1, _CHUNK_PARTIALS // per_row)
+    rows_per_chunk = chunk_rows(system, table, n)
     lengths = np.zeros(n, dtype=np.int64)
     pieces = []
     # Occupation keys sum_i (m+1)^rank_i identify a multiset without sorting, when they fit in int64.
@@ -130,6 +128,21 @@ def population_rows(system, reps, rep_index, exact, table, progress=None, kernel
         if progress:
             progress(first + len(chunk))
     return csr_from_pieces(lengths, pieces, exact, denominator)
+
+
+def chunk_rows(system, table, n, row_length=None):
+    """Rows per chunk of :func:`population_rows`: ``_CHUNK_PARTIALS`` over twice
+    the sampled mean row length times ``E`` (above 4096 orbits; below, the
+    bound ``min(E^m, n) E``).  ``row_length``: the sampled mean, if known."""
+    from .assembly import _sampled_row_length
+
+    E = table.successors.shape[1]
+    if n > 4096:
+        row_length = row_length if row_length is not None else _sampled_row_length(system, table, n, True)
+        per_row = max(1, int(2 * row_length)) * E
+    else:
+        per_row = min(E**system.agents, n) * E
+    return max(1, _CHUNK_PARTIALS // per_row)
 
 
 def _convolve(succ, vals, L):
