@@ -33,11 +33,13 @@ Definitions (MODEL.md 2-3; proofs in ``proofs/camps_mean_field.md``).
   *prediction* at finite ``m``: agents become independent, each driven by the
   deterministic ``q_t``, so ``n ~ Multinomial(m, Q)``.
 * What is proven and checked exactly: the one-step identity above (on the
-  built chain, every state), the lumped laws against the full chain, the
-  certified enclosure of ``Q`` (monotone interval iteration in exact
-  rationals), ``Q = (1/2, 1/2)`` for ``K = 2`` and a swap-symmetric start.
-  What is measured (not proven): how the exact laws approach (or do not
-  approach) the prediction as ``m`` grows; the family's verdict is ``open``.
+  built chain, every state), the fixed-time bound ``|E q(s_t) - q_t| <=
+  L (2^t - 1) / (2 sqrt m)`` for ``r = 1`` (``L`` local states), the lumped
+  laws against the full chain, the certified enclosure of ``Q`` (monotone
+  interval iteration in exact rationals), ``Q = (1/2, 1/2)`` for ``K = 2``
+  and a swap-symmetric start.  What is measured (not proven): how the exact
+  camp laws approach (or do not approach) the prediction as ``m`` grows; the
+  family's verdict is ``open``.
 """
 
 from __future__ import annotations
@@ -685,7 +687,9 @@ def camps_family(agents=tuple(range(2, 9)), memories=(2, 3, 4), k3_memories=(3,)
         ``theorem`` ("camps"), ``verdict``, ``checked``, ``max_deviation``
         (the largest exact deviation among the exact checks: 0 when they all
         hold), ``checks`` (each exact check with ``holds``), ``table`` (one
-        row per system: exact TVs, marginals, pair correlations, pool gaps),
+        row per system, :func:`camps_compare`: the exact laws of the
+        occupation vector, the number of camps and the camp sizes, the
+        prediction's, exact TVs, marginals, pair correlations, pool gaps),
         ``rates`` (per ``(K, N)``: measured log-log slopes on all ``m`` and on
         the last three, and the successive ratios ``P_{m+1}(one camp) /
         P_m(one camp)``, exact and predicted), ``statement``.
@@ -713,8 +717,6 @@ def camps_family(agents=tuple(range(2, 9)), memories=(2, 3, 4), k3_memories=(3,)
         if key not in limits:
             limits[key] = mean_field_limit(System(agents=1, components=K, memory=N))
         row = camps_compare(system, limit=limits[key], horizon=horizon, camp_map=camp_map)
-        row.pop("law")
-        row.pop("prediction")
         table.append(row)
         checked.append(_params(system))
         done += 1
