@@ -58,7 +58,7 @@ def reports():
 @pytest.mark.parametrize("name", IDS)
 def test_every_bound_brackets_the_exact_value_exactly(reports, name):
     chain, start, report = reports[name]
-    exact = report["exact"]
+    exact = report["polarization"]
     assert isinstance(exact, Fraction)
     lower, upper = report["horizon"]["lower"], report["horizon"]["upper"]
     assert len(lower) == len(upper) == 13
@@ -85,7 +85,7 @@ def test_open_ownership_never_polarises(reports):
         if "ownership=open" not in name:
             continue
         _, _, report = reports[name]
-        assert report["exact"] == 0
+        assert report["polarization"] == 0
         assert set(report["horizon"]["lower"]) == {0}
         assert report["path"]["best"] == 0 and report["path"]["found"] == 0
         assert report["ratio"]["path.best"] is None
@@ -298,7 +298,7 @@ def test_float_path_agrees_and_is_not_certified():
     exact = bounds_report(exact_chain, start, horizon=6, paths=3)
     approx = bounds_report(float_chain, start, horizon=6, paths=3)
     assert approx["checks"] is None and approx["arithmetic"] == "float"
-    assert isinstance(approx["exact"], float)
+    assert isinstance(approx["polarization"], float)
     for key in ("lower", "upper"):
         assert all(abs(a - float(b)) < 1e-12 for a, b in zip(approx["horizon"][key], exact["horizon"][key]))
     assert abs(approx["path"]["top_k"] - float(exact["path"]["top_k"])) < 1e-15
@@ -309,7 +309,7 @@ def test_cli_bounds_json(capsys):
     code = main(["bounds", "--start", "2,2;2,2", "--horizon", "4", "--paths", "3", "--json", "--quiet"])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["exact"] == "139813/1630674"
+    assert report["polarization"] == "139813/1630674"
     assert report["arithmetic"] == "exact"
     assert len(report["horizon"]["lower"]) == len(report["horizon"]["upper"]) == 5
     assert report["closed_form"] == "1/1024"
@@ -351,9 +351,28 @@ def small_systems(draw):
 def test_bounds_bracket_exactly_on_random_systems(case, horizon, k):
     system, start = case
     report = bounds_report(build_chain(system), start, horizon=horizon, paths=k)
-    exact = report["exact"]
+    exact = report["polarization"]
     assert report["checks"]["all"] is True
     assert report["horizon"]["lower"][-1] <= exact <= report["horizon"]["upper"][-1]
     assert report["path"]["best"] <= report["path"]["top_k"] <= exact
     if report["closed_form"] is not None:
         assert report["closed_form"] <= report["closed_form_two_phase"] <= exact
+
+
+def test_cli_bounds_mirror_json(capsys):
+    """`bounds --model mirror`: the exact value is MODEL.md 6.2's public one; the
+    closed-form mirror bound needs an all-vertex start, and says so otherwise."""
+    from fractions import Fraction
+
+    args = ["bounds", "--model", "mirror", "--agents", "4", "--memory", "3", "--neighbours", "1", "--mirror", "1/2",
+            "--horizon", "4", "--paths", "2", "--json", "--quiet"]
+    assert main(args + ["--start", "2,1;1,2;3,0;0,3"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert Fraction(report["polarization"]) == Fraction(1030259, 1367387)
+    assert report["mirror_closed_form"] is None and "every agent at a vertex" in report["mirror_closed_form_applies"]
+    assert report["checks"]["all"] is True and "mirror_closed_form <= exact" not in report["checks"]
+    # an all-vertex start with two silos is absorbing: the bound is exact there
+    assert main(args + ["--start", "3,0;0,3;3,0;0,3"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["polarization"] == report["mirror_closed_form"] == "1"
+    assert report["checks"]["mirror_closed_form <= exact"] is True and report["ratio"]["mirror_closed_form"] == "1"

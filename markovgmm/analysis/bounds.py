@@ -564,15 +564,16 @@ def bounds_report(chain, start, horizon=50, paths=5, progress=None, structure=No
     -------
     dict
         ``system``, ``start``, ``arithmetic`` (``"exact"`` or ``"float"``),
-        ``exact`` (P(polarisation) from the linear solve),
+        ``polarization`` (P(polarisation) from the linear solve),
         ``horizon`` (``T``, ``lower``, ``upper`` lists over ``T = 0..horizon``),
         ``path`` (see :func:`path_bounds`), ``closed_form``,
         ``closed_form_two_phase`` (None where LB3 does not apply),
         ``closed_form_applies`` (None or the reason it does not),
-        ``ratio`` (each bound over ``exact``: ``horizon.lower``,
+        ``ratio`` (each bound over ``polarization``: ``horizon.lower``,
         ``horizon.upper``, ``path.best``, ``path.top_k``, ``closed_form``,
         ``closed_form_two_phase``; ``horizon.*`` at ``T = horizon``) and
-        ``checks`` (each ``bound <= exact`` / ``exact <= upper``, the
+        ``checks`` (each ``bound <= exact`` / ``exact <= upper``, named by the
+        exact ``polarization``, the
         monotonicity of LB1, ``closed_form <= path.best`` and
         ``closed_form <= closed_form_two_phase``, with ``all``).
 
@@ -593,7 +594,7 @@ def bounds_report(chain, start, horizon=50, paths=5, progress=None, structure=No
     >>> from markovgmm import System, build_chain
     >>> chain = build_chain(System(agents=2, components=2, memory=4))
     >>> r = bounds_report(chain, ((2, 2), (2, 2)), horizon=5, paths=3)
-    >>> r["exact"], r["closed_form"], r["checks"]["all"]
+    >>> r["polarization"], r["closed_form"], r["checks"]["all"]
     (Fraction(139813, 1630674), Fraction(1, 1024), True)
     """
     start = _check_start(chain, start)
@@ -615,7 +616,7 @@ def bounds_report(chain, start, horizon=50, paths=5, progress=None, structure=No
         "system": system.describe(),
         "start": state,
         "arithmetic": "exact" if chain.exact else "float",
-        "exact": exact,
+        "polarization": exact,
         "horizon": {"T": int(horizon), "lower": lower, "upper": upper},
         "path": path_part,
         "closed_form": closed_out,

@@ -164,7 +164,7 @@ def verify_family(family=None, horizon=20, paths=5, epsilon=Fraction(1, 2), prog
             "system": system.describe(),
             "start": start_state,
             "arithmetic": "exact" if exact else "float",
-            "polarization": bounds["exact"],
+            "polarization": bounds["polarization"],
             "A1_holds": a1["holds"],
             "A1_failing": len(a1["failing_states"]) if a1.get("n_failing") is None else a1["n_failing"],
             "A2_first_failure": a2["first_failure"],
@@ -181,7 +181,7 @@ def verify_family(family=None, horizon=20, paths=5, epsilon=Fraction(1, 2), prog
         bounds_all.append(bounds)
         if not a3_holds:
             shown = fraction_str(limit) if isinstance(limit, Fraction) else str(limit)
-            polar = bounds["exact"]
+            polar = bounds["polarization"]
             breaks.append(
                 f"{row['system']}, start {state_text(start_state)}: seed 002 Appendix A breaks at A3 "
                 f"(the step from the signed E[pi_i^t - pi_j^t] to E||D_t||_F): lim E||D_t||_F = {shown} "
