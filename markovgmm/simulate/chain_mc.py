@@ -87,8 +87,13 @@ def binomial_interval(successes, trials, level=0.999, method="clopper-pearson"):
         return (0.0, 1.0)
     alpha = 1 - level
     if method == "clopper-pearson":
+        # Beta quantiles, not scipy.stats.binomtest(k, n).proportion_ci(method="exact"): that
+        # root-finds the same end points about 24x slower (20 ms vs 0.9 ms per call, measured)
+        # and is off by up to 4e-13 against 40-digit mpmath; this form is within 3e-16.  The
+        # upper end point is isf(alpha / 2), not ppf(1 - alpha / 2), which loses ~1e-12 to
+        # the cancellation in 1 - alpha / 2 (tests/test_library_swaps.py).
         lo = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, trials - successes + 1))
-        hi = 1.0 if successes == trials else float(beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
+        hi = 1.0 if successes == trials else float(beta.isf(alpha / 2, successes + 1, trials - successes))
         return (lo, hi)
     if method == "wilson":
         z = float(norm.ppf(1 - alpha / 2))
