@@ -1007,3 +1007,7 @@ def claims_report(chain, start, horizon=50, epsilon=Fraction(1, 2), progress=Non
         "A3": a3,
         "series": out_series,
     }
+        # Kept over python-flint arb balls (arb(f).sqrt() times the coefficient, summed, end points
+        # back to Fractions): as short, but 2.7x slower at prec 120 and 1.3x at prec 1000 on a
+        # four-term sum (55 vs 150 us, 221 vs 292 us), and both bracket the same value
+        # (tests/test_library_swaps.py).
