@@ -127,6 +127,10 @@ class RadicalSum:
 
         Integer arithmetic only: ``floor(sqrt(f) 2^prec) = isqrt(f 4^prec)``,
         each term rounded outward to a multiple of ``2^-prec``."""
+        # Kept over python-flint arb balls (arb(f).sqrt() times the coefficient, summed, end points
+        # back to Fractions): as short, but 2.7x slower at prec 120 and 1.3x at prec 1000 on a
+        # four-term sum (55 vs 150 us, 221 vs 292 us), and both bracket the same value
+        # (tests/test_library_swaps.py).
         lo = hi = 0
         for f, a in self.terms.items():
             root = isqrt(f << (2 * prec))
@@ -1007,7 +1011,3 @@ def claims_report(chain, start, horizon=50, epsilon=Fraction(1, 2), progress=Non
         "A3": a3,
         "series": out_series,
     }
-        # Kept over python-flint arb balls (arb(f).sqrt() times the coefficient, summed, end points
-        # back to Fractions): as short, but 2.7x slower at prec 120 and 1.3x at prec 1000 on a
-        # four-term sum (55 vs 150 us, 221 vs 292 us), and both bracket the same value
-        # (tests/test_library_swaps.py).
