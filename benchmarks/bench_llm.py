@@ -89,7 +89,7 @@ def table(report, memory, ties, replicates):
     for c in report["cells"]:
 
         def f(s):
-            return f"{s['mean']:.2f} [{s['ci_low']:.2f}, {s['ci_high']:.2f}]"
+            return f"{s['mean']:.2f} [{s['mean_ci'][0]:.2f}, {s['mean_ci'][1]:.2f}]"
 
         lines.append(
             f"| {c['p']:g} | {c['k']} | {f(c['llm'])} | {f(c['gmm'])} | {f(c['chain'])} | {c['chain_absorbed']['mean']:.2f} | "

@@ -50,8 +50,8 @@ def test_constant_samples():
 
 def test_summary_interval():
     s = summary([1, 2, 3, 4])
-    assert s["mean"] == 2.5 and s["ci_low"] < 2.5 < s["ci_high"]
-    assert np.isclose(s["ci_high"] - s["mean"], 3.182446305 * np.std([1, 2, 3, 4], ddof=1) / 2, rtol=1e-6)
+    assert s["mean"] == 2.5 and s["mean_ci"][0] < 2.5 < s["mean_ci"][1]
+    assert np.isclose(s["mean_ci"][1] - s["mean"], 3.182446305 * np.std([1, 2, 3, 4], ddof=1) / 2, rtol=1e-6)
 
 
 def _llm_runs(cells, replicates=3, steps=10, agents=30):

@@ -210,7 +210,7 @@ def run_compare(args):
         def fmt(summary):
             if summary is None:
                 return f"{'-':>17}"
-            return f"{summary['mean']:5.2f} [{summary['ci_low']:5.2f},{summary['ci_high']:5.2f}]"
+            return f"{summary['mean']:5.2f} [{summary['mean_ci'][0]:5.2f},{summary['mean_ci'][1]:5.2f}]"
 
         absorbed = cell.get("chain_absorbed")
         steps = cell.get("chain_absorption_steps")

@@ -57,15 +57,15 @@ __all__ = [
 
 GMM_DEFAULTS = dict(agents=30, components=30, memory=5, geometry="line", delta=1.0, sigma=0.2, steps=80)
 TEST = "two-sided Mann-Whitney U (scipy.stats.mannwhitneyu, asymptotic, tie-corrected) on final silo counts, LLM vs GMM"
-INTERVAL = "mean with a 95% Student-t interval of the mean (ci_low, ci_high); q025/q975 are the replicates' 2.5%/97.5% quantiles"
+INTERVAL = "mean with a 95% Student-t interval of the mean (mean_ci = [low, high]); q025/q975 are the replicates' 2.5%/97.5% quantiles"
 
 
 def summary(values):
     """Mean, 95% t-interval of the mean, median and 2.5%/97.5% quantiles of a sample.
 
     >>> s = summary([1, 1, 1])
-    >>> s["mean"], s["ci_low"], s["ci_high"]
-    (1.0, 1.0, 1.0)
+    >>> s["mean"], s["mean_ci"]
+    (1.0, [1.0, 1.0])
     """
     from scipy import stats
 
@@ -80,8 +80,7 @@ def summary(values):
     return {
         "n": int(x.size),
         "mean": mean,
-        "ci_low": mean - half,
-        "ci_high": mean + half,
+        "mean_ci": [mean - half, mean + half],
         "median": float(np.median(x)),
         "q025": float(np.quantile(x, 0.025)),
         "q975": float(np.quantile(x, 0.975)),
