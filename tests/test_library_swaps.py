@@ -121,3 +121,21 @@ def test_radical_sum_bounds_agree_with_arb_balls():
         assert lo <= hi and hi - lo <= Fraction(len(terms) * 2, 2**120) * max(1, max(abs(a) for a in terms.values()))
         assert max(lo, alo) <= min(hi, ahi)  # the same number inside both
         assert lo <= alo and ahi <= hi  # the 200-bit arb ball sits inside the 120-bit bounds
+
+
+def test_lifting_runs_blas_on_one_thread_and_restores_it():
+    """linalg's Dixon lifting limits BLAS to one thread through threadpoolctl (issue 13), and restores it."""
+    import numpy  # noqa: F401  (loads numpy's BLAS, so threadpoolctl sees it)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from markovgmm.analysis.linalg import _single_threaded_blas
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    assert blas_threads(), "numpy's BLAS is not visible to threadpoolctl"
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        with _single_threaded_blas():
+            assert blas_threads() == [1] * len(before)
+        assert blas_threads() == before

@@ -315,37 +315,14 @@ class _InverseModP:
         return (s0 + (s1 << 16) + s2 * self.shift32) % p
 
 
-class _SingleThreadedBlas:
-    """Run OpenBLAS on one thread inside the block (restored after).
+def _single_threaded_blas():
+    """BLAS on one thread inside the block, restored after (threadpoolctl).
 
     The lifting loop does thousands of thin products (``n x n`` by ``n x 2c``);
-    on a loaded machine OpenBLAS threads make them tens of times slower.
-    Does nothing when numpy's OpenBLAS cannot be found."""
+    on a loaded machine OpenBLAS threads make them tens of times slower."""
+    from threadpoolctl import threadpool_limits
 
-    def __enter__(self):
-        self.lib, self.saved = None, None
-        try:
-            import ctypes
-            import glob
-            import os
-
-            import numpy
-
-            base = os.path.join(os.path.dirname(numpy.__file__), os.pardir, "numpy.libs")
-            found = sorted(glob.glob(os.path.join(base, "libscipy_openblas*")))
-            if found:
-                lib = ctypes.CDLL(found[0])
-                self.saved = int(lib.scipy_openblas_get_num_threads64_())
-                lib.scipy_openblas_set_num_threads64_(1)
-                self.lib = lib
-        except (OSError, AttributeError):
-            self.lib = None
-        return self
-
-    def __exit__(self, *exc):
-        if self.lib is not None and self.saved:
-            self.lib.scipy_openblas_set_num_threads64_(self.saved)
-        return False
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _prime_below(x):
@@ -432,7 +409,7 @@ def dixon_solve(rows, cols, values, n, B, scale=1, max_steps=None):
     del dense
     apply_inverse = _InverseModP(inverse, p)
     del inverse
-    with _SingleThreadedBlas():
+    with _single_threaded_blas():
         return _lift(apply_inverse, p, rows, cols, values, n, B, scale, max_steps)
 
 
