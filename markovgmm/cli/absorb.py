@@ -47,7 +47,8 @@ def register(subparsers):
         "--certified",
         action="store_true",
         help="report intervals that provably contain P(polarisation) and P(consensus) (exact chain, float solves, "
-        "exact certificate; keeps relative accuracy for tiny probabilities) instead of point values",
+        "exact certificate; keeps relative accuracy for tiny probabilities) instead of point values; with "
+        "--ownership gaussian (means on a line): P(polarisation) only, from ball-arithmetic kernel bounds",
     )
     parser.add_argument(
         "--check",
@@ -350,6 +351,6 @@ def run_certified_gaussian(args, system, start_state):
         return 0
     print(f"system      {report['system']}")
     print(f"start       {state_text(start_state)}")
-    print("arithmetic  certified (kernel enclosure + interval value iteration; float64 with a rounding margin)")
+    print("arithmetic  certified (ball-arithmetic kernel enclosure, exact transition bounds, fixed-point interval value iteration)")
     print(f"P(polarisation)       [{box['lower']:.12g}, {box['upper']:.12g}]")
     return 0
