@@ -489,36 +489,47 @@ def _write_agents(out_path, rows):
 
 def certified_memory(out_path, memories=(70, 80, 100, 150, 200)):
     """m = 3, K = 2, balanced start: certified P(polarisation) to rtol 1e-9 at
-    large N (issue 12 item 3); one line per N, with the reason where it stops."""
+    large N (issue 12 item 3); one line per N, with the reason where it stops.
+    The chain is lumped by agents and components (S_3 x S_2: the balanced start
+    and the default means are symmetric under swapping the two components)."""
+    import resource
+
     from markovgmm.analysis.certified import certified_absorption
-    from markovgmm.chain.build import build_chain
+    from markovgmm.chain.lumped import build_lumped_chain
 
     lines = [
         "# Certified P(polarisation) at large memory (issue 12 item 3)",
         "",
         "`python benchmarks/bench_scale.py --certified-memory`; m = 3, K = 2, r = 1, sync, support, complete graph,",
-        "balanced start, lumped chain, rtol = 1e-9.  Every interval below is proven (exact final checks).",
+        "balanced start, chain lumped by S_3 x S_2 (agents and components), rtol = 1e-9.  Every interval below is",
+        f"proven (exact final checks).  Machine: {os.cpu_count()} cores shared with other jobs; peak RSS of the whole process.",
         "",
-        "| N | orbits | build | certify | P(polarisation) in | rel. width | path |",
-        "|---|---|---|---|---|---|---|",
+        "| N | orbits | build | certify | P(polarisation) in | rel. width | peak RSS | path |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for N in memories:
         system = _system({"m": 3, "N": N})
         began = time.perf_counter()
         try:
-            chain = build_chain(system, exact=True, lump=True)
+            chain = build_lumped_chain(system, exact=True, components=True)
             build_s = time.perf_counter() - began
             began = time.perf_counter()
             box = certified_absorption(chain, chain.index(_start(system)), rtol=1e-9, max_refinements=30)
             cert_s = time.perf_counter() - began
             lo, hi = box.decimal(12)
-            path = "whole system" if box.refinements else "blockwise (whole-system float solve not certifiable)"
-            lines.append(f"| {N} | {chain.n_states:,} | {build_s:.1f} s | {cert_s:.1f} s | [{lo}, {hi}] | {box.relative_width:.1e} | {path} |")
+            path = "whole system" if box.refinements else "blockwise (small blocks exact, large ones LU or ILU-BiCGSTAB)"
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+            lines.append(
+                f"| {N} | {chain.n_states:,} | {build_s:.1f} s | {cert_s:.1f} s | [{lo}, {hi}] | {box.relative_width:.1e} | {rss:.1f} GB | {path} |"
+            )
         except Exception as err:  # one line, why
-            lines.append(f"| {N} | {system.n_states:,} full | - | - | not certified | - | {type(err).__name__}: {str(err)[:160]} |")
+            lines.append(f"| {N} | {system.n_states:,} full | - | - | not certified | - | - | {type(err).__name__}: {str(err)[:160]} |")
         print(lines[-1], flush=True)
         with open(out_path, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
+
+
+DEFAULT_OUT = os.path.join(HERE, "results_scale.md")
 
 
 def main(argv=None):
@@ -528,7 +539,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smallest cases only (smoke run)")
     parser.add_argument("--agents", action="store_true", help="only the many-agent comparison (results_scale_agents.md)")
     parser.add_argument("--certified-memory", action="store_true", help="only m=3 certified at N=70..200 (results_scale_certified.md)")
-    parser.add_argument("--out", default=os.path.join(HERE, "results_scale.md"))
+    parser.add_argument("--memories", default="70,80,100,150,200", help="with --certified-memory: the values of N (comma-separated)")
+    parser.add_argument("--out", default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     if args.child:
         child_main(args.child[0], json.loads(args.child[1]))
@@ -537,7 +549,8 @@ def main(argv=None):
         many_agents(os.path.join(HERE, "results_scale_agents.md"))
         return 0
     if args.certified_memory:
-        certified_memory(os.path.join(HERE, "results_scale_certified.md"))
+        certified_memory(args.out if args.out != DEFAULT_OUT else os.path.join(HERE, "results_scale_certified.md"),
+                         tuple(int(n) for n in args.memories.split(",")))
         return 0
     began = time.perf_counter()
     log = lambda text: print(f"[{time.perf_counter() - began:6.1f} s] {text}", file=sys.stderr, flush=True)  # noqa: E731

@@ -51,7 +51,9 @@ __all__ = [
     "certified_expected_time",
     "decimal_bounds",
     "direct_solver",
+    "iterative_solver",
     "default_solver",
+    "ITERATIVE_STATES",
     "MAX_LU_STATES",
 ]
 
@@ -81,6 +83,10 @@ class CertifiedInterval:
         Float solves used for this target (the first solve included).
     converged : bool
         Whether the relative width reached the requested ``rtol``.
+    note : str
+        Empty, or why the interval is wider than asked (``fallback="wide"``:
+        a block whose float solve could not be certified got the proven
+        maximum-principle bounds).
     """
 
     target: str
@@ -89,6 +95,7 @@ class CertifiedInterval:
     estimate: Fraction
     refinements: int
     converged: bool
+    note: str = ""
 
     @property
     def relative_width(self):
@@ -112,13 +119,16 @@ class CertifiedInterval:
         """JSON-ready form: exact ``interval`` (``"p/q"``), outward ``decimal``
         strings, ``relative_width`` (None when infinite), ``refinements``, ``converged``."""
         width = self.relative_width
-        return {
+        out = {
             "interval": [fraction_str(self.lower), fraction_str(self.upper)],
             "decimal": list(self.decimal(digits)),
             "relative_width": None if width == float("inf") else width,
             "refinements": self.refinements,
             "converged": self.converged,
         }
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
 def decimal_bounds(lower, upper, digits=17):
@@ -155,9 +165,46 @@ def direct_solver(A):
     return lu.solve
 
 
+def iterative_solver(A, drop_tol=1e-3, fill_factor=5, rtol=1e-10, maxiter=400):
+    """Float solver by incomplete-LU preconditioned BiCGSTAB (GMRES if BiCGSTAB breaks down).
+
+    For blocks too large to factorise: the incomplete factor (``spilu``,
+    ``drop_tol``, ``fill_factor``) costs a few times the nonzeros of ``A``
+    instead of the fill of a complete LU.  Returns ``solve(r) -> c``; ``c`` is
+    whatever the iteration reached (the certificate checks its residual exactly,
+    so an inaccurate ``c`` only costs width or refinements).
+    """
+    from scipy.sparse.linalg import LinearOperator, bicgstab, gmres, spilu
+
+    A = sp.csc_matrix(A)
+    ilu = spilu(A, drop_tol=drop_tol, fill_factor=fill_factor)
+    M = LinearOperator(A.shape, ilu.solve)
+    A = A.tocsr()
+
+    def solve(r):
+        r = np.asarray(r, dtype=np.float64)
+        c, info = bicgstab(A, r, x0=ilu.solve(r), M=M, rtol=rtol, atol=0.0, maxiter=maxiter)
+        if info != 0 or not np.all(np.isfinite(c)):
+            c, _info = gmres(A, r, M=M, rtol=rtol, atol=0.0, restart=60, maxiter=max(1, maxiter // 60))
+        return c
+
+    return solve
+
+
+#: Systems (whole or one strongly connected block) above this many states get
+#: :func:`iterative_solver` by default instead of a sparse LU.
+ITERATIVE_STATES = 50_000
+
+
 def default_solver(A):
-    """The float solver used unless another is given: :func:`direct_solver`."""
-    return direct_solver(A)
+    """The float solver used unless another is given: SuperLU on each strongly
+    connected block (:func:`~markovgmm.analysis.exact_kernel.block_solver`) up
+    to :data:`ITERATIVE_STATES` states, :func:`iterative_solver` beyond."""
+    if A.shape[0] > ITERATIVE_STATES:
+        return iterative_solver(A)
+    from .exact_kernel import block_solver
+
+    return block_solver(A)
 
 
 def _target_states(structure, target, K):
@@ -184,7 +231,10 @@ class _Certifier:
     """Shared work for several targets from one start: transient set, exact
     system, float solver and the exactly checked ``z`` with ``A z >= mu > 0``."""
 
-    def __init__(self, chain, start, float_solver, max_refinements):
+    def __init__(self, chain, start, float_solver, max_refinements, fallback="raise"):
+        if fallback not in ("raise", "wide"):
+            raise InputError(f"fallback must be 'raise' or 'wide', got {fallback!r}")
+        self.fallback = fallback
         if not chain.exact:
             raise InputError("chain: certified enclosures need the exact build (build_chain(system, exact=True))")
         if isinstance(max_refinements, bool) or not isinstance(max_refinements, (int, np.integer)) or max_refinements < 1:
@@ -201,12 +251,16 @@ class _Certifier:
     def _prepare(self):
         if self._system is not None:
             return
+        if len(self.transient) > min(MAX_LU_STATES, ITERATIVE_STATES) and self.chain.lumped:
+            # Block by block instead: small (ill-conditioned) blocks exact, large ones by the float solver.
+            raise CertificationError(
+                f"{len(self.transient):,} transient states: certified block by block, not as one system"
+            )
         if len(self.transient) > MAX_LU_STATES:
             raise TooLargeError(
                 f"certified: {len(self.transient):,} transient states exceed the {MAX_LU_STATES:,} the certified path "
                 "factorises (sparse LU fill: ~1 GB already at 69k states)"
-                + ("; no interval (an iterative float solve for large blocks is not implemented)" if self.chain.lumped
-                   else "; use the lumped chain (lump=True, --lump on)")
+                "; use the lumped chain (lump=True, --lump on), which is certified block by block"
             )
         system = _ExactSystem(self.chain, self.transient)
         self.solve = self.float_solver(system.A.tocsc())
@@ -281,12 +335,18 @@ class _Certifier:
         bits = 256
         best = None
         if getattr(self, "_blockwise_certifier", None) is None:
-            self._blockwise_certifier = _BlockwiseCertifier(self.chain, self.transient, self.max_refinements, self.float_solver)
+            self._blockwise_certifier = _BlockwiseCertifier(
+                self.chain, self.transient, self.max_refinements, self.float_solver, wide=self.fallback == "wide"
+            )
         for _round in range(4):
             LO, HI = self._blockwise_certifier.bounds_rhs(B, bits)
             lower, upper = Fraction(int(LO[p]), 1 << bits), Fraction(int(HI[p]), 1 << bits)
-            best = CertifiedInterval(name, lower, upper, (lower + upper) / 2, 0, lower > 0 and upper - lower <= Fraction(rtol) * lower)
-            if best.converged:
+            fallbacks = self._blockwise_certifier.fallbacks
+            best = CertifiedInterval(
+                name, lower, upper, (lower + upper) / 2, 0, lower > 0 and upper - lower <= Fraction(rtol) * lower,
+                note="; ".join(dict.fromkeys(fallbacks)) + " (maximum-principle bounds and exact monotone sweeps there)" if fallbacks else "",
+            )
+            if best.converged or fallbacks:  # more bits cannot narrow a maximum-principle bound
                 return best
             if lower > 0:  # enough bits for the relative width: 2^-bits below rtol * lower
                 need = (upper - lower) / (Fraction(rtol) * lower)
@@ -324,9 +384,10 @@ class _BlockwiseCertifier:
     frozen camps), well-conditioned ones large, so both halves are cheap.
     """
 
-    def __init__(self, chain, transient, max_refinements, float_solver):
+    def __init__(self, chain, transient, max_refinements, float_solver, wide=False):
         from .linalg import _block_order
 
+        self.wide, self.fallbacks = wide, []
         self.chain, self.transient = chain, transient
         self._block_solvers = {}
         self.max_refinements, self.float_solver = max_refinements, float_solver or default_solver
@@ -397,16 +458,23 @@ class _BlockwiseCertifier:
                 self.max_refinements, solve,
             )
             if not ok:
-                raise CertificationError(f"a strongly connected block of {nb:,} states is too ill-conditioned for float64")
-            cached = (system, solve, Z, (d << Ez) - max(Rz.tolist()), max(Z.tolist()))
+                why = f"a strongly connected block of {nb:,} states: the float solver could not solve A z = 1 to within 1/2"
+                if not self.wide:
+                    raise CertificationError(why)
+                self.fallbacks.append(why)
+                cached = (system, None, None, None, None)
+            else:
+                cached = (system, solve, Z, (d << Ez) - max(Rz.tolist()), max(Z.tolist()))
             self._block_solvers[int(block[0])] = cached
+        if cached[1] is None:
+            return self._maximum_principle(cached[0], r_lo, r_hi)
         system, solve, Z, Mz, Zmax = cached
         bounds = []
         for r, upper in ((r_lo, False), (r_hi, True)):
             # A x = r / (d 2^P) ; refine on numerators r (solves A x' = r / d, x = x' / 2^P) to |error| <= 1.
             def stop(X, E, R):
                 rho = max((abs(v) for v in R.tolist()), default=0)
-                return E > 0 and rho * Zmax <= Mz
+                return E > 0 and rho * Zmax <= Mz << E  # error of x' below one unit
             X, E, R, _s, _ok = system.refine(r, stop, self.max_refinements, solve)
             rho = max((abs(v) for v in R.tolist()), default=0)
             # |x' - X/2^E| <= delta z with delta = rho / (d 2^E) / (Mz / (d 2^Ez)) = rho 2^Ez / (2^E Mz), z = Z / 2^Ez.
@@ -418,8 +486,56 @@ class _BlockwiseCertifier:
                 bounds.append(np.array([max((int(x) * Mz - s) // den, 0) for x, s in zip(X.tolist(), spread)], dtype=object))
         return bounds[0], bounds[1]
 
+    @staticmethod
+    def _maximum_principle(system, r_lo, r_hi, sweeps=None):
+        """Wide but proven bounds without any float solve (``fallback="wide"``).
 
-def certified_absorption(chain, start, target="polarised", rtol=1e-12, max_refinements=12, float_solver=None):
+        Below: ``l_0 = 0`` (``r >= 0``); above: the constant ``u_0 = c 1``
+        with ``(d - s_t) c >= r_hi(t)`` for every row (``s_t`` the row's
+        numerators inside the block), which exists when every row with a
+        positive right-hand side leaves the block.  Then ``sweeps`` exact
+        monotone sweeps ``l <- floor((r_lo + V l) / d)``,
+        ``u <- ceil((r_hi + V u) / d)``: ``l`` stays a sub-solution and
+        increases, ``u`` a super-solution and decreases
+        (``proofs/certified_enclosure.md``, wide fallback).
+        """
+        d = system.d
+        sweeps = _FALLBACK_SWEEPS if sweeps is None else sweeps
+        inside = system.product(np.ones(system.n, dtype=np.int64))
+        c = 0
+        for total, r in zip(inside.tolist(), r_hi.tolist()):
+            if total < d:
+                c = max(c, -((-int(r)) // (d - total)))
+            elif r > 0:
+                raise CertificationError("no finite bound: a row with a positive right-hand side never leaves its block")
+        lo = np.zeros(system.n, dtype=object)
+        hi = np.full(system.n, c, dtype=object)
+        for _ in range(sweeps):
+            new_lo = (r_lo + _big_product(system, lo)) // d
+            new_hi = -((-(r_hi + _big_product(system, hi))) // d)
+            if (new_lo == lo).all() and (new_hi == hi).all():
+                break
+            lo, hi = new_lo, new_hi
+        return lo, hi
+
+
+#: Exact monotone sweeps of the wide fallback per block and right-hand side.
+_FALLBACK_SWEEPS = 200
+
+
+def _big_product(system, X, bits=48):
+    """Exact ``V @ X`` for a vector of nonnegative Python integers of any size (48-bit int64 limbs)."""
+    X = np.asarray(X, dtype=object)
+    out = np.zeros(system.n, dtype=object)
+    shift, mask = 0, (1 << bits) - 1
+    while X.any():
+        out = out + system.product((X & mask).astype(np.int64)) * (1 << shift)
+        X = X >> bits
+        shift += bits
+    return out
+
+
+def certified_absorption(chain, start, target="polarised", rtol=1e-12, max_refinements=12, float_solver=None, fallback="raise"):
     """An interval that provably contains an absorption probability.
 
     Parameters
@@ -440,6 +556,12 @@ def certified_absorption(chain, start, target="polarised", rtol=1e-12, max_refin
         ``float_solver(A) -> solve`` with ``A = I - Q`` (scipy CSC, float64)
         and ``solve(r) -> c`` approximately solving ``A c = r``.  Default
         :func:`default_solver`.  Its accuracy affects only the width.
+    fallback : {"raise", "wide"}
+        When a strongly connected block's float solve cannot be certified
+        (no ``A z >= mu > 0``): raise :class:`CertificationError` (default),
+        or bound that block by the maximum principle (``0 <= x <= c`` with
+        ``c 1`` an exactly checked super-solution) and go on: a wider
+        interval, still proven, with the reason in ``note``.
 
     Returns
     -------
@@ -478,10 +600,10 @@ def certified_absorption(chain, start, target="polarised", rtol=1e-12, max_refin
     >>> box.contains(Fraction(139813, 1630674)), box.relative_width < 1e-12
     (True, True)
     """
-    return _Certifier(chain, start, float_solver, max_refinements).interval(target, rtol)
+    return _Certifier(chain, start, float_solver, max_refinements, fallback).interval(target, rtol)
 
 
-def certified_expected_time(chain, start, rtol=1e-12, max_refinements=12, float_solver=None):
+def certified_expected_time(chain, start, rtol=1e-12, max_refinements=12, float_solver=None, fallback="raise"):
     """An interval that provably contains the expected absorption time ``E[tau]``.
 
     ``tau`` is the first step at which the chain is in a closed class
@@ -495,6 +617,9 @@ def certified_expected_time(chain, start, rtol=1e-12, max_refinements=12, float_
     is used, as for :func:`certified_absorption`.
 
     Parameters are those of :func:`certified_absorption` (no ``target``).
+    With ``fallback="wide"`` a block without a float certificate has no
+    constant super-solution when some of its states cannot leave it in one
+    step (``b = 1`` there), so :class:`CertificationError` is raised then.
 
     Returns
     -------
@@ -510,7 +635,7 @@ def certified_expected_time(chain, start, rtol=1e-12, max_refinements=12, float_
     >>> box.contains(absorb(chain, ((2, 2), (2, 2)))["expected_steps"]), box.relative_width < 1e-12
     (True, True)
     """
-    return _Certifier(chain, start, float_solver, max_refinements).expected_time(rtol)
+    return _Certifier(chain, start, float_solver, max_refinements, fallback).expected_time(rtol)
 
 
 def certified_absorb(chain, start: int | np.integer | tuple | list, rtol: float | Fraction = 1e-12, max_refinements: int = 12, float_solver=None, digits: int = 17, progress=None) -> dict:
