@@ -15,6 +15,8 @@
 6. Expected absorption times (b = 1): Claims 2-3 with b = 1 on random
    chains and wrong (t, z), and certified_expected_time against the exact
    expected_steps of analysis.absorb on small chains, also blockwise.
+7. Wide fallback: on random blocks, c 1 is a super-solution, floor/ceil
+   sweeps stay sub-/super-solutions, are monotone and bracket y exactly.
 """
 
 import random
@@ -255,6 +257,33 @@ for params, start, solver in [
     box = certified_expected_time(chain, start, float_solver=solver)
     ok_code_time &= box.lower <= exact <= box.upper and box.relative_width < 1e-12
 check(ok_code_time, "code: certified_expected_time contains the exact E[tau] on three small chains (one blockwise), width < 1e-12")
+
+
+# 7. Wide fallback: maximum principle + monotone sweeps ----------------------------
+ok_sweeps, tried = True, 0
+for trial in range(20):
+    n = rng.randrange(2, 7)
+    d = 2**rng.randrange(6, 10)
+    V, _B = random_absorbing(n, 2, d)
+    r = [rng.randrange(0, 10**6) if sum(V[i]) < d else 0 for i in range(n)]
+    y = solve_exact(V, [Fraction(v, d) for v in r], d)  # (I - V/d) y = r/d, i.e. (d I - V) y = r
+    c = max([-((-r[i]) // (d - sum(V[i]))) for i in range(n) if sum(V[i]) < d], default=0)
+    lo, hi = [0] * n, [c] * n
+    for _ in range(60):
+        def step(x, up):
+            out = []
+            for i in range(n):
+                t = r[i] + sum(V[i][j] * x[j] for j in range(n))
+                out.append(-((-t) // d) if up else t // d)
+            return out
+        new_lo, new_hi = step(lo, False), step(hi, True)
+        ok_sweeps &= all(a <= b for a, b in zip(lo, new_lo)) and all(a >= b for a, b in zip(hi, new_hi))
+        lo, hi = new_lo, new_hi
+        dA = lambda x: [d * x[i] - sum(V[i][j] * x[j] for j in range(n)) for i in range(n)]  # noqa: E731
+        ok_sweeps &= all(a <= b for a, b in zip(dA(lo), r)) and all(a >= b for a, b in zip(dA(hi), r))
+        ok_sweeps &= all(a <= v <= b for a, v, b in zip(lo, y, hi))
+    tried += 1
+check(ok_sweeps, f"wide fallback: c 1 and ceil sweeps are super-solutions, floor sweeps sub-solutions, monotone, bracketing y ({tried} random blocks x 60 sweeps)")
 
 if failures:
     print(f"{len(failures)} check(s) failed")
