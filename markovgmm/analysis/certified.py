@@ -469,9 +469,10 @@ class _BlockwiseCertifier:
         if cached[1] is None:
             return self._maximum_principle(cached[0], r_lo, r_hi)
         system, solve, Z, Mz, Zmax = cached
-        bounds = []
-        for r, upper in ((r_lo, False), (r_hi, True)):
-            # A x = r / (d 2^P) ; refine on numerators r (solves A x' = r / d, x = x' / 2^P) to |error| <= 1.
+
+        def enclose(r):
+            """Exact ``(floor, ceil)`` bounds (object ints) of ``x'`` with ``A x' = r / d``."""
+            # refine on numerators r (A x' = r / d, x = x' / 2^P) to |error| <= 1.
             def stop(X, E, R):
                 rho = max((abs(v) for v in R.tolist()), default=0)
                 return E > 0 and rho * Zmax <= Mz << E  # error of x' below one unit
@@ -480,11 +481,18 @@ class _BlockwiseCertifier:
             # |x' - X/2^E| <= delta z with delta = rho / (d 2^E) / (Mz / (d 2^Ez)) = rho 2^Ez / (2^E Mz), z = Z / 2^Ez.
             spread = [rho * int(z) for z in Z.tolist()]  # over 2^E Mz
             den = Mz << E
-            if upper:
-                bounds.append(np.array([-((-(int(x) * Mz + s)) // den) for x, s in zip(X.tolist(), spread)], dtype=object))
-            else:
-                bounds.append(np.array([max((int(x) * Mz - s) // den, 0) for x, s in zip(X.tolist(), spread)], dtype=object))
-        return bounds[0], bounds[1]
+            lower = np.array([(int(x) * Mz - s) // den for x, s in zip(X.tolist(), spread)], dtype=object)
+            upper = np.array([-((-(int(x) * Mz + s)) // den) for x, s in zip(X.tolist(), spread)], dtype=object)
+            return lower, upper
+
+        lower, upper = enclose(r_lo)
+        # x(r_hi) = x(r_lo) + x(r_hi - r_lo) (linearity), and r_hi - r_lo >= 0 is a few units:
+        # its refinement needs far fewer solves than r_hi itself.
+        gap = r_hi - r_lo
+        if any(int(v) != 0 for v in gap.tolist()):
+            _gap_lower, gap_upper = enclose(gap)
+            upper = upper + gap_upper
+        return np.maximum(lower, 0), upper
 
     @staticmethod
     def _maximum_principle(system, r_lo, r_hi, sweeps=None):
