@@ -144,3 +144,16 @@ def test_cli_bad_grid_file(tmp_path, capsys):
     bad.write_text("[1, 2]")
     assert main(["verify", "--theorem", "graphs", "--grid", str(bad)]) == 2
     assert "grid" in capsys.readouterr().err
+
+
+def test_cli_names_a_counterexample(tmp_path, capsys, grid):
+    doctored = json.loads(json.dumps(grid))
+    table = [e for e in doctored["graphs"] if (e["m"], e["N"]) == (4, 4)]
+    (complete,) = [e for e in table if e["name"] == "complete"]
+    star = next(e for e in table if e["name"] == "star")
+    star["polarization"] = str(F(complete["polarization"]) - F(1, 1000))
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps({"graphs": doctored["graphs"]}))
+    assert main(["verify", "--theorem", "graphs", "--grid", str(path)]) == 1
+    text = capsys.readouterr().out
+    assert "theorem graphs: FAILS" in text and f"COUNTEREXAMPLE m=4 N=4 star edges={[tuple(x) for x in star['edges']]}" in text

@@ -465,10 +465,13 @@ def graph_extremes(max_agents=4, memories=(4,), min_agents=2, progress=None, ari
 
     Notes
     -----
-    Cost grows fast (exact, this machine, loaded): m = 4, N = 6 about 15 s
-    per graph; m = 5, N = 4 about 6 s per graph; m = 5, N = 5 more than 5
-    minutes per graph exact, about 2 s certified.  ``benchmarks/run_graphs_grid.py``
-    computes the full grid m = 2..5, N = 4..8 into ``docs/graphs_grid.json``.
+    Cost grows fast (measured on the loaded 2-core machine,
+    ``benchmarks/results_graphs_grid.md``): exact, m = 4 up to 26 s per
+    graph at N = 6; m = 5, N = 4 from 0.5 s to over 15 minutes per graph;
+    m = 5, N = 5 more than 5 minutes for the path.  Certified, m = 5, N = 8
+    takes up to 90 s per graph.  ``benchmarks/run_graphs_grid.py`` computes
+    the full grid m = 2..5, N = 4..8 into ``docs/graphs_grid.json``
+    (:func:`read_graph_grid`).
 
     Examples
     --------

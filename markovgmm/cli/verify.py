@@ -51,9 +51,9 @@ def register(subparsers):
         "--max-agents",
         type=int,
         default=4,
-        help="graphs: connected atlas graphs on 2..NUM agents, recomputed exactly (default 4, with the default N=4 "
-        "about 10 s; 5 adds 21 graphs, ~6 s each at N=4 and more than 5 min each at N=5 on a loaded machine; "
-        "the full m<=5, N=4..8 grid is precomputed: --grid)",
+        help="graphs: connected atlas graphs on 2..NUM agents, recomputed exactly (default 4: a few seconds at "
+        "the default N=4; 5 adds 21 graphs, from 0.5 s to over 15 min each at N=4 and more than 5 min each at N=5 "
+        "on the loaded 2-core machine; the full m<=5, N=4..8 grid is precomputed: --grid)",
     )
     parser.add_argument(
         "--grid",
@@ -63,20 +63,21 @@ def register(subparsers):
         metavar="FILE",
         help="graphs: instead of recomputing, read the precomputed grid (default docs/graphs_grid.json, written by "
         "benchmarks/run_graphs_grid.py: m=2..5, N=4..8, exact or certified per entry) and rank it, verdict and "
-        "counterexamples per (m, N); with --certified, recompute with certified intervals instead of exact values",
+        "counterexamples per (m, N), without solving anything; --max-agents and --memories are then ignored",
     )
     parser.add_argument(
         "--certified",
         action="store_true",
         help="graphs: recompute with certified float intervals (relative width 1e-12) instead of exact rationals; "
-        "m=5, N=8 in about a minute per graph",
+        "m=5, N=8 up to 90 s per graph on the loaded 2-core machine",
     )
     parser.add_argument(
         "--memories",
         default=None,
         help="graphs / order: comma-separated memory sizes N (default graphs 4, order 2,3,4,5,6; "
-        "graphs exact at m=4 cost ~15 s per graph at N=6 and minutes at N=8 on a loaded machine; "
-        "--max-agents 5 --memories 4,5,6,7,8 recomputes the whole grid, hours exact: use --grid or --certified)",
+        "graphs exact at m=4 cost up to 26 s per graph at N=6 and more at N=7, 8 on the loaded 2-core machine; "
+        "--max-agents 5 --memories 4,5,6,7,8 recomputes the whole grid: exact it is out of reach (m=5: over 5 min "
+        "per graph at N=5), with --certified about 20 min; --grid reads it instead)",
     )
     parser.set_defaults(func=run)
 
@@ -232,13 +233,13 @@ def format_theorem(report):
     elif name == "graphs":
         verdicts = {(p["m"], p["N"]): p["verdict"] for p in report["per_size"]}
         for group in report["ranking"]:
-            ranked = ", ".join(f"{e['name'] or e['edges']}={_graph_value(e)}" for e in group["order"][:6])
+            ranked = ", ".join(f"{_graph_label(e)}={_graph_value(e)}" for e in group["order"][:6])
             more = " ..." if len(group["order"]) > 6 else ""
             top = group["order"][-1]
             out.append(f"  m={group['m']} N={group['N']} [{verdicts[(group['m'], group['N'])]}]: {ranked}{more}; "
-                       f"most: {top['name'] or top['edges']}")
+                       f"most: {_graph_label(top)}")
         for c in report["counterexamples"]:
-            out.append(f"  COUNTEREXAMPLE m={c['m']} N={c['N']} edges={c['edges']}: {_graph_value(c)} < complete "
+            out.append(f"  COUNTEREXAMPLE m={c['m']} N={c['N']} {_graph_label(c)} edges={c['edges']}: {_graph_value(c)} < complete "
                        f"{_graph_value(c['complete'])}")
         if report.get("source"):
             out.append(f"  (read from {report['source']})")
@@ -260,6 +261,13 @@ def format_theorem(report):
             )
     out.append(f"  ({report['seconds']} s)")
     return "\n".join(out)
+
+
+def _graph_label(e):
+    """A graph's name, else its index in networkx's atlas, else its edge list."""
+    if e.get("name"):
+        return e["name"]
+    return f"atlas {e['atlas']}" if e.get("atlas") is not None else str(e["edges"])
 
 
 def _graph_value(e):
