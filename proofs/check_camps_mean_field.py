@@ -8,7 +8,6 @@ holds) and takes the recursion under test as an argument, so that
 import random
 import sys
 from fractions import Fraction
-from math import sqrt
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -89,7 +88,10 @@ def _pool_trajectory(system, steps, step):
 
 
 def check_fixed_time_bound(step=camps.mean_field_step, agents=(2, 3, 4, 5, 6), memory=3, horizon=8):
-    """Claim (2): |E q_k(s_t) - q_t(k)| <= L (2^t - 1) / (2 sqrt m), r = 1, K = 2."""
+    """Claim (2): |E q_k(s_t) - q_t(k)| <= L (2^t - 1) / (2 sqrt m), r = 1, K = 2, compared exactly (squared).
+
+    On these m the bound is >= 1 for t >= 2 and the gap is 0 for t <= 1 (claim (1)), so this cannot fail here;
+    :func:`check_conditional_spread` checks the proof's step (b) instead."""
     bad = []
     L = memory + 1
     for m in agents:
@@ -98,8 +100,37 @@ def check_fixed_time_bound(step=camps.mean_field_step, agents=(2, 3, 4, 5, 6), m
         ex = camps.pool_frequencies(system, horizon=horizon)
         for t in range(horizon + 1):
             gap = max(abs(a - b) for a, b in zip(ex[t], mf[t]))
-            if float(gap) > L * (2**t - 1) / (2 * sqrt(m)) * (1 - 1e-12) and gap > 0:
+            if 4 * m * gap**2 > (L * (2**t - 1)) ** 2:
                 bad.append(("fixed-time bound", m, t, gap))
+    return bad
+
+
+def conditional_spread(system, chain, step=camps.mean_field_step):
+    """``max_s 4 m E[||e_s' - step(e_s)||_1 | s]^2 / L^2`` from the chain's own rows (claim (2), step (b): <= 1)."""
+    m, L = system.agents, len(camps._local_states(system.memory, system.components))
+    labels = camps._labels(system)
+    worst = Fraction(0)
+    for s in range(chain.n_states):
+        predicted = step(system, camps._empirical(chain.counts(s)), labels)
+        lo, hi = chain.indptr[s], chain.indptr[s + 1]
+        spread = Fraction(0)
+        for t, v in zip(chain.indices[lo:hi].tolist(), chain.values[lo:hi].tolist()):
+            spread += Fraction(int(v), int(chain.denominator)) * 2 * camps.total_variation(
+                camps._empirical(chain.counts(t)), predicted)
+        worst = max(worst, 4 * m * spread**2 / L**2)
+    return worst
+
+
+def check_conditional_spread(step=camps.mean_field_step, cases=ONE_STEP_CASES, scale=1):
+    """Claim (2) step (b): E[||e_s' - F(e_s)||_1 | s] <= scale * L / (2 sqrt m) at every state, exactly (squared).
+
+    The measured maximum is 0.43 to 0.68 of the bound on these cases, so ``scale = 1/2`` must fail."""
+    bad = []
+    for params in cases:
+        system = System(**params)
+        worst = conditional_spread(system, build_chain(system, exact=True), step)
+        if worst > Fraction(scale) ** 2:
+            bad.append(("conditional spread", params, worst))
     return bad
 
 
@@ -177,7 +208,30 @@ def check_enclosure(steps=6):
                 bad.append(("limit below an earlier vertex mass", params, k))
             if not lim["lower"][k] <= lim["upper"][k]:
                 bad.append(("empty enclosure", params, k))
+        # the reported point: inside the box and a probability vector, also for a short (wide) enclosure
+        for short in (lim, camps.mean_field_limit(system, max_steps=3)):
+            if not (box_point_ok(short["lower"], short["point"], short["upper"])
+                    and sum(short["lower"]) <= 1 <= sum(short["upper"])):
+                bad.append(("point outside the box", params, short["steps"]))
+    if box_point_ok(WIDE_BOX[0], normalised_midpoint(*WIDE_BOX), WIDE_BOX[1]):
+        bad.append(("the point check misses the normalised midpoint of", WIDE_BOX))
+    if not box_point_ok(WIDE_BOX[0], camps.box_point(*WIDE_BOX), WIDE_BOX[1]):
+        bad.append(("box_point outside", WIDE_BOX))
     return bad
+
+
+#: A box holding probability vectors (sum lower <= 1 <= sum upper) whose normalised midpoint lies outside it.
+WIDE_BOX = ((Fraction(9, 10), Fraction(0)), (Fraction(1), Fraction(1, 2)))
+
+
+def normalised_midpoint(lower, upper):
+    """A wrong choice of point (the old one): the box's midpoint divided by its sum."""
+    mid = [(a + b) / 2 for a, b in zip(lower, upper)]
+    return tuple(x / sum(mid) for x in mid)
+
+
+def box_point_ok(lower, point, upper):
+    return all(a <= x <= b for a, x, b in zip(lower, point, upper)) and sum(point) == 1
 
 
 def check_symmetry():
@@ -208,16 +262,18 @@ def check_symmetry():
 
 def main():
     failures = []
-    for check in (check_one_step, check_fixed_time_bound, check_lipschitz, check_monotone, check_enclosure,
-                  check_symmetry):
+    for check in (check_one_step, check_fixed_time_bound, check_conditional_spread, check_lipschitz, check_monotone,
+                  check_enclosure, check_symmetry):
         bad = check()
         print(f"{check.__name__}: {'ok' if not bad else bad[:3]}")
         failures += bad
     # negative controls: wrong recursions must be caught
     wrong_one = check_one_step(open_neighbourhood_step, cases=ONE_STEP_CASES[:1])
     wrong_bound = check_one_step(scaled_pool_step, cases=ONE_STEP_CASES[:2])
-    print(f"negative controls: open-neighbourhood recursion caught: {bool(wrong_one)}; scaled pool caught: {bool(wrong_bound)}")
-    if not wrong_one or not wrong_bound:
+    halved = check_conditional_spread(cases=ONE_STEP_CASES[2:3], scale=Fraction(1, 2))
+    print(f"negative controls: open-neighbourhood recursion caught: {bool(wrong_one)}; scaled pool caught: "
+          f"{bool(wrong_bound)}; halved spread bound L/(4 sqrt m) caught: {bool(halved)}")
+    if not wrong_one or not wrong_bound or not halved:
         failures.append("a negative control was not caught")
     if failures:
         print("FAILED", failures[:5])

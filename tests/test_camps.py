@@ -180,3 +180,43 @@ def test_family_small():
     assert len(r["checked"]) == 6
     # symmetric start: the one-agent marginal is exactly Q = 1/2 (claim 5 and the agents' symmetry)
     assert all(row["marginal"] == (HALF, HALF) for row in r["table"] if row["memory"] == 2)
+
+
+def test_box_point_stays_in_the_box_where_the_normalised_midpoint_does_not():
+    """The reported Q must be a probability vector inside the certified box (proofs/camps_mean_field.md (4)).
+    Break tried: the old point (midpoint / its sum) leaves the box [0.9, 1] x [0, 0.5]."""
+    check = _load_check()
+    lower, upper = check.WIDE_BOX
+    assert not check.box_point_ok(lower, check.normalised_midpoint(lower, upper), upper)
+    Q = camps.box_point(lower, upper)
+    assert Q == (Fraction(11, 12), Fraction(1, 12)) and check.box_point_ok(lower, Q, upper)
+    with pytest.raises(AssertionError, match="no probability vector"):
+        camps.box_point((Fraction(0), Fraction(0)), (Fraction(1, 3), Fraction(1, 3)))
+    for K, N in ((2, 3), (3, 3)):  # a wide enclosure (3 steps) and the default one
+        for steps in (3, 4000):
+            lim = camps.mean_field_limit(System(agents=1, components=K, memory=N), max_steps=steps)
+            assert check.box_point_ok(lim["lower"], lim["point"], lim["upper"])
+
+
+def test_family_fails_when_the_limit_point_leaves_the_box(monkeypatch):
+    """Break on purpose: a non-exact limit whose point is outside its box must make the verdict 'fails'
+    (the old check looked at the point only for exact limits)."""
+    real = camps.mean_field_limit
+
+    def shifted(*args, **kwargs):
+        lim = real(*args, **kwargs)
+        return {**lim, "point": (lim["upper"][0] + Fraction(1, 100), lim["lower"][1] - Fraction(1, 100))}
+
+    kwargs = dict(agents=(2,), memories=(3,), k3_memories=(), full_check=(), simulate=(), horizon=0)
+    assert camps.camps_family(**kwargs)["verdict"] == "open"
+    monkeypatch.setattr(camps, "mean_field_limit", shifted)
+    r = camps.camps_family(**kwargs)
+    assert r["verdict"] == "fails" and not r["checks"][0]["holds"]
+
+
+def test_conditional_spread_step_of_the_fixed_time_bound():
+    """Claim (2) step (b) exactly on the chain; the halved bound L/(4 sqrt m) is violated (so the check can fail)."""
+    check = _load_check()
+    cases = [dict(agents=4, components=2, memory=2), dict(agents=3, components=3, memory=2)]
+    assert check.check_conditional_spread(cases=cases) == []
+    assert check.check_conditional_spread(cases=cases[:1], scale=Fraction(1, 2)) != []

@@ -26,20 +26,30 @@ Definitions (MODEL.md 2-3; proofs in ``proofs/camps_mean_field.md``).
   ``P_q(c, c')`` be one agent's law (MODEL.md 2 steps 2-3) when its source
   law is ``q``.  Then exactly ``E[e_{s'} | s] = e_s P_{q(s)}``: the map
   ``F(mu) = mu P_{q(mu)}`` with ``q(mu) = sum_c mu(c) c / N`` is the one-step
-  conditional mean of the empirical measure.  The mean-field recursion is
+  conditional mean of the empirical measure, at every state, because every
+  agent reads the same ``q(s) = q(e_s)`` (it fails with open neighbourhoods
+  or ``async``, which this module refuses).  ``F`` is not linear (quadratic
+  in ``mu`` for ``r = 1``), so the identity does not iterate: ``E e_{s_t}``
+  and ``E q(s_t)`` differ from ``mu_t``, ``q_t`` from ``t = 2`` on in general
+  (:func:`pool_frequencies`).  The mean-field recursion is
   ``mu_{t+1} = F(mu_t)``, ``mu_0 = e_{start}``; ``q_t = q(mu_t)`` is the
   deterministic pool frequency.  Its limit ``Q_k = lim mu_t(N e_k)`` exists
   (vertices are absorbing for ``P_q`` for every ``q``).  The mean-field
   *prediction* at finite ``m``: agents become independent, each driven by the
   deterministic ``q_t``, so ``n ~ Multinomial(m, Q)``.
-* What is proven and checked exactly: the one-step identity above (on the
-  built chain, every state), the fixed-time bound ``|E q(s_t) - q_t| <=
-  L (2^t - 1) / (2 sqrt m)`` for ``r = 1`` (``L`` local states), the lumped
-  laws against the full chain, the certified enclosure of ``Q`` (monotone
-  interval iteration in exact rationals), ``Q = (1/2, 1/2)`` for ``K = 2``
-  and a swap-symmetric start.  What is measured (not proven): how the exact
-  camp laws approach (or do not approach) the prediction as ``m`` grows; the
-  family's verdict is ``open``.
+* What is proven (``proofs/camps_mean_field.md``) and checked exactly: the
+  one-step identity above (on the built chain, every state), the lumped
+  laws against the full chain, the certified enclosure of ``Q``
+  (interval iteration in exact rationals, monotone in the componentwise
+  order), ``Q = (1/2, 1/2)`` for ``K = 2`` and a swap-symmetric start.
+  Proven, and checked by the proof's script only: the fixed-time bound
+  ``|E q_k(s_t) - q_t(k)| <= L ((1 + r)^t - 1) / (2 r sqrt m)`` (``L``
+  local states), which is below 1 only for ``m > (L ((1 + r)^t - 1) / (2 r))^2``
+  (e.g. ``m > 36`` at ``t = 2`` for ``K = 2, N = 3``), so it says nothing
+  on the systems computed here.  Not proven: ``sum_k Q_k = 1`` outside the
+  symmetric case (the enclosure bounds the defect).  What is measured (not
+  proven): how the exact camp laws approach (or do not approach) the
+  prediction as ``m`` grows; the family's verdict is ``open``.
 """
 
 from __future__ import annotations
@@ -65,6 +75,7 @@ __all__ = [
     "mean_field_exact",
     "mean_field_enclosure",
     "mean_field_limit",
+    "box_point",
     "multinomial_law",
     "total_variation",
     "pool_frequencies",
@@ -490,8 +501,10 @@ def mean_field_limit(system, start=None, tol=Fraction(1, 10**15), max_steps=4000
     -------
     dict
         ``lower``, ``upper`` (tuples of Fractions), ``point`` (a probability
-        vector inside the box: the exact value when ``exact``), ``exact``,
-        ``steps``, ``interior_upper``.
+        vector inside the box, :func:`box_point`; the exact value when
+        ``exact``), ``exact``, ``steps``, ``interior_upper``.  Outside the
+        symmetric case ``sum_k Q_k = 1`` is not proven: ``1 - sum_k Q_k`` is
+        only bounded by ``interior_upper``.
 
     >>> lim = mean_field_limit(System(agents=1, components=2, memory=2))
     >>> lim["exact"], [str(x) for x in lim["point"]], lim["lower"][0] <= Fraction(1, 2) <= lim["upper"][0]
@@ -507,13 +520,31 @@ def mean_field_limit(system, start=None, tol=Fraction(1, 10**15), max_steps=4000
     lower = tuple(lo[vtx[k]] for k in range(K))
     upper = tuple(min(Fraction(1), hi[vtx[k]] + rest) for k in range(K))
     exact = _swap_symmetric(system, state)
-    if exact:
-        point = (Fraction(1, 2), Fraction(1, 2))
-    else:
-        mid = [(a + b) / 2 for a, b in zip(lower, upper)]
-        point = tuple(x / sum(mid) for x in mid)
+    point = (Fraction(1, 2), Fraction(1, 2)) if exact else box_point(lower, upper)
     return {"lower": lower, "upper": upper, "point": point, "exact": exact, "steps": enc["steps"],
             "interior_upper": rest}
+
+
+def box_point(lower, upper):
+    """A probability vector ``Q`` with ``lower <= Q <= upper`` (exact), for a box with ``sum lower <= 1 <= sum upper``.
+
+    ``Q = lower + lam (upper - lower)`` with ``lam = (1 - sum lower) / sum (upper - lower)`` in ``[0, 1]``:
+    inside the box by construction and summing to 1.  (Normalising the box's
+    midpoint instead can leave the box: ``[0.9, 1] x [0, 0.5]`` has midpoint
+    ``(0.95, 0.25)``, normalised ``(0.79, 0.21)``, below ``0.9``.)  The enclosure
+    of :func:`mean_field_limit` satisfies the hypothesis: ``sum_k lo_T(v_k) <=
+    sum_k mu_T(v_k) <= 1`` and ``sum_k upper_k >= sum_k mu_T(v_k) + mu_T(interior) = 1``
+    unless an ``upper_k`` was clipped to 1 (``proofs/camps_mean_field.md`` (4)).
+
+    >>> [str(x) for x in box_point((Fraction(9, 10), Fraction(0)), (Fraction(1), Fraction(1, 2)))]
+    ['11/12', '1/12']
+    """
+    lower, upper = tuple(Fraction(x) for x in lower), tuple(Fraction(x) for x in upper)
+    slack, width = 1 - sum(lower), sum(b - a for a, b in zip(lower, upper))
+    if any(a > b for a, b in zip(lower, upper)) or slack < 0 or slack > width:
+        raise AssertionError(f"camps: the box {lower}..{upper} holds no probability vector")
+    lam = slack / width if width else Fraction(0)
+    return tuple(a + lam * (b - a) for a, b in zip(lower, upper))
 
 
 # ---------------------------------------------------------------------------
@@ -724,11 +755,12 @@ def camps_family(agents=tuple(range(2, 9)), memories=(2, 3, 4), k3_memories=(3,)
             progress(done)
     # exact checks
     for key, lim in limits.items():
-        ok = all(a <= b for a, b in zip(lim["lower"], lim["upper"]))
-        if lim["exact"]:
-            ok = ok and all(a <= x <= b for a, x, b in zip(lim["lower"], lim["point"], lim["upper"]))
+        # the box is nonempty, holds the point, and the point is a probability vector (the prediction's Q)
+        ok = (all(a <= x <= b for a, x, b in zip(lim["lower"], lim["point"], lim["upper"]))
+              and sum(lim["point"]) == 1 and sum(lim["lower"]) <= 1 <= sum(lim["upper"]))
         checks.append({"check": "mean-field limit enclosure", "components": key[0], "memory": key[1],
-                       "lower": lim["lower"], "upper": lim["upper"], "exact": lim["exact"], "holds": ok,
+                       "lower": lim["lower"], "upper": lim["upper"], "point": lim["point"], "exact": lim["exact"],
+                       "interior_upper": lim["interior_upper"], "holds": ok,
                        "deviation": Fraction(0)})
     for m, K, N in full_check:
         system = System(agents=m, components=K, memory=N)
@@ -782,10 +814,12 @@ def camps_family(agents=tuple(range(2, 9)), memories=(2, 3, 4), k3_memories=(3,)
         "statement": (
             "complete graph, support, sync, r=1, balanced start: the exact law of the occupation vector at absorption "
             "(camps and camp sizes) from the S_m-lumped chain, against the mean-field prediction Multinomial(m, Q) with "
-            "Q the certified limit of the mean-field recursion mu_{t+1} = mu_t P_{q(mu_t)}. proven and checked exactly: "
-            "the one-step identity E[e_s' | s] = F(e_s), lumped = full chain, the enclosure of Q (Q = (1/2, 1/2) for "
-            "K=2 symmetric starts). measured, open: how TV(camp law, prediction), the one-agent marginal, the pair "
-            "correlation and the expected pool frequency approach the mean-field values as m grows"
+            "Q the certified limit of the mean-field recursion mu_{t+1} = mu_t P_{q(mu_t)} (a point of the certified "
+            "box; Q = (1/2, 1/2) exactly for K=2 symmetric starts). proven and checked exactly: the one-step identity "
+            "E[e_s' | s] = F(e_s) at every state (it does not iterate: F is nonlinear), lumped = full chain (on the "
+            "full_check systems), the enclosure of Q. not proven: sum_k Q_k = 1 for asymmetric starts (1 - sum_k Q_k is "
+            "bounded by each limit's interior_upper). measured, open: how TV(camp law, prediction), the one-agent marginal, the "
+            "pair correlation and the expected pool frequency approach the mean-field values as m grows"
         ),
         "verdict": verdict,
         "checked": checked,
