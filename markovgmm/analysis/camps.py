@@ -401,17 +401,19 @@ def _round(x, bits, up):
 def mean_field_enclosure(system, start=None, steps=200, bits=200, tol=None, progress=None):
     """Certified bounds ``lo_t <= mu_t <= hi_t`` (every local state) and ``q_t`` of the mean-field recursion.
 
-    Interval iteration in exact rationals: ``F`` is a polynomial in ``(mu, q)``
-    with nonnegative coefficients and ``q`` is linear in ``mu`` with
-    nonnegative coefficients, so ``F(lo) <= F(mu) <= F(hi)`` componentwise;
-    after every step ``lo`` is rounded down and ``hi`` up to multiples of
-    ``2^-bits``, then tightened by ``sum mu = 1`` and clipped to ``[0, 1]``
-    (``proofs/camps_mean_field.md`` (3)).  For ``K = 2`` and a swap-invariant
+    Interval iteration in exact rationals: ``G(nu, q) = nu P_q`` is a
+    polynomial in ``(nu, q)`` with nonnegative coefficients and ``q(mu)`` is
+    linear in ``mu`` with nonnegative coefficients, so ``0 <= lo <= mu <= hi``
+    and ``0 <= qlo <= q(mu) <= qhi`` give ``G(lo, qlo) <= F(mu) = G(mu, q(mu))
+    <= G(hi, qhi)`` in the componentwise order; after every step ``lo`` is
+    rounded down and ``hi`` up to multiples of ``2^-bits``, then tightened by
+    ``sum mu = 1`` and clipped to ``[0, 1]``, and ``qlo``, ``qhi`` are
+    ``q(lo)``, ``q(hi)`` tightened by ``sum q = 1`` (``proofs/camps_mean_field.md`` (3)).  For ``K = 2`` and a swap-invariant
     start the iteration is exact instead (``lower = upper``): ``mu_t`` stays
     swap-invariant, so ``q_t = (1/2, 1/2)`` and ``F`` acts linearly (5); the
     symmetry and ``q_t`` are checked exactly at every step.  (The interval
-    iteration would not do here: the symmetric trajectory is unstable, so
-    rounding errors grow.)  Stops early once the upper bound on the interior
+    iteration would not do here: on the symmetric trajectory its bounds were
+    observed to separate as rounding errors grow; observed, not proven.)  Stops early once the upper bound on the interior
     (non-vertex) mass is below ``tol``.
 
     Returns
