@@ -187,7 +187,8 @@ def block_solver(A, merge=64):
     solved after every block it reaches) is block triangular, so only the
     diagonal blocks are factorised (SuperLU); consecutive blocks are merged
     up to ``merge`` states (a union of consecutive blocks is again block
-    triangular) so that tiny blocks cost no Python loop each.  Only the float
+    triangular) so that tiny blocks cost no Python loop each (SuperLU, the
+    ``MMD_AT_PLUS_A`` ordering of the former whole-system solver).  Only the float
     side: every certificate recomputes the residual exactly
     (:meth:`ExactSystem.refine`), so the solver needs no error bound.
 
@@ -237,7 +238,7 @@ def block_solver(A, merge=64):
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         rows = P[lo:hi]
         diag = rows[:, lo:hi].tocsc()
-        lu = splu(diag) if hi - lo > 1 else None
+        lu = splu(diag, permc_spec="MMD_AT_PLUS_A") if hi - lo > 1 else None
         parts.append((lo, hi, rows[:, :lo].tocsr() if lo else None, lu, diag.toarray()[0, 0] if lu is None else None))
 
     def solve(r):
