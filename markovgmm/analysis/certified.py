@@ -25,6 +25,16 @@ and ``delta = max|r| / mu``, ``x + delta z`` is a super-solution and
 (``2 delta z_s``), so tiny probabilities keep their relative accuracy once
 ``max|r|`` is far below them: refinement simply continues until the relative
 width is below ``rtol``.
+
+Large lumped chains (above :data:`ITERATIVE_STATES` transient states) are
+certified block by block (:class:`_BlockwiseCertifier`): small, possibly
+very ill-conditioned strongly connected blocks exactly, large ones by the
+same refinement with an incomplete-LU preconditioned iterative float solve
+(:func:`iterative_solver`); the exact residual keeps the proof whatever
+the float solver does.  With ``fallback="wide"`` a block whose float solve
+cannot be certified gets proven maximum-principle bounds instead.
+Expected absorption times (:func:`certified_expected_time`) are the same
+certificate with ``b = 1``.
 """
 
 from __future__ import annotations
@@ -592,9 +602,13 @@ def certified_absorption(chain, start, target="polarised", rtol=1e-12, max_refin
     Cost: one sparse float LU of ``A`` (the dominant cost on large chains:
     about 1-4 s for the 12,341 lumped states of m=3, N=40, about 35-55 s and
     1 GB for its 68,913 unlumped transient states, where incomplete-LU
-    preconditioned GMRES was slower still; refused with
+    preconditioned GMRES was slower still; an unlumped chain is refused with
     :class:`~markovgmm.errors.TooLargeError` beyond :data:`MAX_LU_STATES`
-    transient states) and per refinement one float solve
+    transient states, a lumped chain beyond :data:`ITERATIVE_STATES` is
+    certified block by block with :func:`iterative_solver` on the blocks
+    above :data:`ITERATIVE_STATES`: m=3, N=100 on the S_3 x S_2 chain,
+    88,451 orbits, took 320 s and 0.7 GB, see
+    ``benchmarks/results_scale_certified.md``) and per refinement one float solve
     plus a few exact integer sparse products (int64 limbs) and ``O(T)``
     Python-integer operations; each refinement gains about
     ``-log10(float solver accuracy)`` digits.  The bit length of the exact
