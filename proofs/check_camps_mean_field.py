@@ -234,6 +234,101 @@ def box_point_ok(lower, point, upper):
     return all(a <= x <= b for a, x, b in zip(lower, point, upper)) and sum(point) == 1
 
 
+def _incoming(system, c, q, labels):
+    p = [Fraction(0)] * system.components
+    for k in range(system.components):
+        p[int(labels[sum(1 << i for i in range(system.components) if c[i] > 0), k])] += q[k]
+    return p
+
+
+def j_move(c, j, b, r):
+    """Claim (4b)'s move: remove min(c_j, r) items j and the rest from the other labels (lowest index first),
+    add r items b."""
+    c = list(c)
+    take = min(c[j], r)
+    c[j] -= take
+    rest = r - take
+    for k in range(len(c)):
+        if k != j and rest:
+            x = min(c[k], rest)
+            c[k] -= x
+            rest -= x
+    c[b] += r
+    return tuple(c)
+
+
+def check_escape_moves(samples=6, seed=3, scale=1):
+    """Claim (4b), one step: at every interior c, for every j in supp(c) and several q, the j-move towards
+    b = argmax p has probability >= scale * K^-r / C(N, r), keeps the support inside supp(c), and changes c_j
+    as the proof says; p depends on c only through supp(c)."""
+    from math import comb
+
+    rng = random.Random(seed)
+    bad = []
+    for params in (dict(agents=1, components=2, memory=4), dict(agents=1, components=2, memory=5, replace=2),
+                   dict(agents=1, components=3, memory=3), dict(agents=1, components=3, memory=4, replace=2),
+                   dict(agents=1, components=3, memory=3, replace=3)):
+        system = System(**params)
+        N, K, r = system.memory, system.components, system.replace
+        labels = camps._labels(system)
+        delta0 = Fraction(scale) * Fraction(1, K**r * comb(N, r))
+        qs = [tuple(Fraction(int(i == k)) for i in range(K)) for k in range(K)]
+        for _ in range(samples):
+            w = [Fraction(rng.randint(0, 9)) for _ in range(K)]
+            w[0] += 1
+            qs.append(tuple(x / sum(w) for x in w))
+        by_support = {}
+        for c in camps._local_states(N, K):
+            if max(c) == N:
+                continue
+            S = {k for k in range(K) if c[k] > 0}
+            for q in qs:
+                p = _incoming(system, c, q, labels)
+                key = (frozenset(S), q)
+                if by_support.setdefault(key, p) != p:
+                    bad.append(("p depends on more than the support", params, c, q))
+                b = max(sorted(S), key=lambda k: (p[k], -k))
+                law = camps.one_agent_law(system, c, q, labels)
+                for j in S:
+                    c2 = j_move(c, j, b, r)
+                    want = max(c[j] - r, 0) if b != j else max(c[j], r)
+                    if law.get(c2, 0) < delta0 or c2[j] != want or any(c2[k] and k not in S for k in range(K)):
+                        bad.append(("escape move", params, c, q, j, c2))
+    return bad
+
+
+def escape_walk_fails(N, r, size, window):
+    """Claim (4b), the counting: for every sequence b_1..b_window over a support of ``size`` labels and every
+    start c_j <= N - 1, some j reaches c_j = 0 under the update rules.  Returns the sequences where none does."""
+    from itertools import product as seqs
+
+    failures = []
+    for bs in seqs(range(size), repeat=window):
+        for start in range(1, N):
+            ok = False
+            for j in range(size):
+                cj = start
+                for b in bs:
+                    cj = max(cj - r, 0) if b != j else max(cj, r)
+                    if cj == 0:
+                        break
+                ok = ok or cj == 0
+            if not ok:
+                failures.append((bs, start))
+                break
+    return failures
+
+
+def check_escape_counting():
+    bad = []
+    for N, r, size in ((2, 1, 2), (3, 1, 2), (4, 1, 2), (5, 1, 2), (5, 2, 2), (6, 4, 2), (3, 1, 3), (4, 1, 3),
+                       (4, 3, 3)):
+        W = 2 * -(-N // r)
+        if escape_walk_fails(N, r, size, W):
+            bad.append(("escape counting", N, r, size))
+    return bad
+
+
 def check_symmetry():
     """Claim (5): swap equivariance of P_q for K = 2 and the exact symmetric iteration."""
     bad = []
@@ -263,7 +358,7 @@ def check_symmetry():
 def main():
     failures = []
     for check in (check_one_step, check_fixed_time_bound, check_conditional_spread, check_lipschitz, check_monotone,
-                  check_enclosure, check_symmetry):
+                  check_enclosure, check_escape_moves, check_escape_counting, check_symmetry):
         bad = check()
         print(f"{check.__name__}: {'ok' if not bad else bad[:3]}")
         failures += bad
@@ -273,7 +368,12 @@ def main():
     halved = check_conditional_spread(cases=ONE_STEP_CASES[2:3], scale=Fraction(1, 2))
     print(f"negative controls: open-neighbourhood recursion caught: {bool(wrong_one)}; scaled pool caught: "
           f"{bool(wrong_bound)}; halved spread bound L/(4 sqrt m) caught: {bool(halved)}")
-    if not wrong_one or not wrong_bound or not halved:
+    # claim (4b): four times the per-step bound, and a window of ceil(N/r) steps, are too strong
+    strong_step = check_escape_moves(samples=0, scale=4)
+    short_window = escape_walk_fails(4, 1, 2, 4)
+    print(f"negative controls (4b): 4 x the step bound caught: {bool(strong_step)}; window ceil(N/r) caught: "
+          f"{bool(short_window)}")
+    if not wrong_one or not wrong_bound or not halved or not strong_step or not short_window:
         failures.append("a negative control was not caught")
     if failures:
         print("FAILED", failures[:5])

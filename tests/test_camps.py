@@ -220,3 +220,12 @@ def test_conditional_spread_step_of_the_fixed_time_bound():
     cases = [dict(agents=4, components=2, memory=2), dict(agents=3, components=3, memory=2)]
     assert check.check_conditional_spread(cases=cases) == []
     assert check.check_conditional_spread(cases=cases[:1], scale=Fraction(1, 2)) != []
+
+
+def test_no_mass_stays_interior_steps_of_the_proof():
+    """proofs/camps_mean_field.md (4b): the escape moves and the counting, with their controls
+    (4 x the step bound; a window of ceil(N/r) steps) reported violated."""
+    check = _load_check()
+    assert check.check_escape_moves(samples=2) == [] and check.check_escape_counting() == []
+    assert check.check_escape_moves(samples=0, scale=4) != []
+    assert check.escape_walk_fails(4, 1, 2, 4) and not check.escape_walk_fails(4, 1, 2, 8)

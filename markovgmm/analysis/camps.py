@@ -46,8 +46,9 @@ Definitions (MODEL.md 2-3; proofs in ``proofs/camps_mean_field.md``).
   ``|E q_k(s_t) - q_t(k)| <= L ((1 + r)^t - 1) / (2 r sqrt m)`` (``L``
   local states), which is below 1 only for ``m > (L ((1 + r)^t - 1) / (2 r))^2``
   (e.g. ``m > 36`` at ``t = 2`` for ``K = 2, N = 3``), so it says nothing
-  on the systems computed here.  Not proven: ``sum_k Q_k = 1`` outside the
-  symmetric case (the enclosure bounds the defect).  What is measured (not
+  on the systems computed here.  Also proven: ``sum_k Q_k = 1`` for every
+  start (no mass of the recursion stays interior; the proof's rate is far too
+  weak to use, so the certified box is what locates ``Q``).  What is measured (not
   proven): how the exact camp laws approach (or do not approach) the
   prediction as ``m`` grows; the family's verdict is ``open``.
 """
@@ -504,9 +505,8 @@ def mean_field_limit(system, start=None, tol=Fraction(1, 10**15), max_steps=4000
     dict
         ``lower``, ``upper`` (tuples of Fractions), ``point`` (a probability
         vector inside the box, :func:`box_point`; the exact value when
-        ``exact``), ``exact``, ``steps``, ``interior_upper``.  Outside the
-        symmetric case ``sum_k Q_k = 1`` is not proven: ``1 - sum_k Q_k`` is
-        only bounded by ``interior_upper``.
+        ``exact``), ``exact``, ``steps``, ``interior_upper``.  ``Q`` itself is
+        a probability vector in the box (``proofs/camps_mean_field.md`` (4b)).
 
     >>> lim = mean_field_limit(System(agents=1, components=2, memory=2))
     >>> lim["exact"], [str(x) for x in lim["point"]], lim["lower"][0] <= Fraction(1, 2) <= lim["upper"][0]
@@ -815,13 +815,14 @@ def camps_family(agents=tuple(range(2, 9)), memories=(2, 3, 4), k3_memories=(3,)
         "theorem": "camps",
         "statement": (
             "complete graph, support, sync, r=1, balanced start: the exact law of the occupation vector at absorption "
-            "(camps and camp sizes) from the S_m-lumped chain, against the mean-field prediction Multinomial(m, Q) with "
-            "Q the certified limit of the mean-field recursion mu_{t+1} = mu_t P_{q(mu_t)} (a point of the certified "
-            "box; Q = (1/2, 1/2) exactly for K=2 symmetric starts). proven and checked exactly: the one-step identity "
-            "E[e_s' | s] = F(e_s) at every state (it does not iterate: F is nonlinear), lumped = full chain (on the "
-            "full_check systems), the enclosure of Q. not proven: sum_k Q_k = 1 for asymmetric starts (1 - sum_k Q_k is "
-            "bounded by each limit's interior_upper). measured, open: how TV(camp law, prediction), the one-agent marginal, the "
-            "pair correlation and the expected pool frequency approach the mean-field values as m grows"
+            "(camps and camp sizes) from the S_m-lumped chain, against the mean-field prediction Multinomial(m, Q*) "
+            "with Q* a point of the certified box holding Q = lim mu_t(vertices) of the mean-field recursion "
+            "mu_{t+1} = mu_t P_{q(mu_t)} (Q* = Q = (1/2, 1/2) for K=2 symmetric starts; tv_radius bounds the effect "
+            "of the box). proven (proofs/camps_mean_field.md): the one-step identity E[e_s' | s] = F(e_s) at every "
+            "state (it does not iterate: F is nonlinear), the enclosure of Q, sum_k Q_k = 1 for every start; checked "
+            "exactly here: the one-step identity and lumped = full chain on the full_check systems, the box and its "
+            "point. measured, open: how TV(camp law, prediction), the one-agent marginal, the pair correlation and "
+            "the expected pool frequency approach the mean-field values as m grows"
         ),
         "verdict": verdict,
         "checked": checked,
