@@ -398,7 +398,7 @@ def _check_options(agents, memories, rtol):
             largest = max(n for n in range(2, 401) if lumped_states(m, n) <= MAX_ORBITS)
             raise TooLargeError(
                 f"memories: m={m}, N={N} has {lumped_states(m, N):,} lumped states; the certified path handles at most "
-                f"{MAX_ORBITS:,} (m={m}: N <= {largest}; m=3, N=80 takes about 10 minutes)"
+                f"{MAX_ORBITS:,} (m={m}: N <= {largest}; m=3, N=80 already takes several minutes)"
             )
     return agents, memories, rtol
 
