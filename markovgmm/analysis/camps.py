@@ -692,6 +692,19 @@ def _params(system):
             "graph": system.graph_name, "closed_neighbourhood": system.closed_neighbourhood}
 
 
+def camps_plan(agents=tuple(range(2, 9)), memories=(2, 3, 4), k3_memories=(3,), k3_agents=(2, 3, 4), **_ignored):
+    """The ``(m, K, N)`` systems :func:`camps_family` computes with these options, checked as it
+    checks them (for sizing a progress bar: ``progress`` is called with the number done).
+
+    >>> camps_plan(agents=(2, 3), memories=(2,), k3_memories=())
+    [(2, 2, 2), (3, 2, 2)]
+    """
+    for name, value in (("agents", agents), ("memories", memories)):
+        if not value or any(not isinstance(x, int) or x < 2 for x in value):
+            raise InputError(f"camps: {name} must be integers >= 2, got {value!r}")
+    return [(m, 2, N) for N in memories for m in agents] + [(m, 3, N) for N in k3_memories for m in k3_agents]
+
+
 def camps_family(agents=tuple(range(2, 9)), memories=(2, 3, 4), k3_memories=(3,), k3_agents=(2, 3, 4),
                  full_check=((2, 2, 4), (3, 2, 3), (4, 2, 2), (2, 3, 2), (3, 3, 2)), simulate=((6, 2, 4, 3000),),
                  horizon=12, progress=None, camp_map=camps_of, **_ignored):
@@ -737,10 +750,7 @@ def camps_family(agents=tuple(range(2, 9)), memories=(2, 3, 4), k3_memories=(3,)
     >>> r["verdict"], r["max_deviation"], [str(row["tv"]["occupation"]) for row in r["table"]]
     ('open', Fraction(0, 1), ['1/6', '47/252'])
     """
-    for name, value in (("agents", agents), ("memories", memories)):
-        if not value or any(not isinstance(x, int) or x < 2 for x in value):
-            raise InputError(f"camps: {name} must be integers >= 2, got {value!r}")
-    systems = [(m, 2, N) for N in memories for m in agents] + [(m, 3, N) for N in k3_memories for m in k3_agents]
+    systems = camps_plan(agents, memories, k3_memories, k3_agents)
     checks, checked, table = [], [], []
     done = 0
     limits = {}

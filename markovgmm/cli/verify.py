@@ -43,8 +43,9 @@ def register(subparsers):
         default=None,
         metavar="NAME",
         help=(
-            "instead of the family table, check one theorem family (issue 11): voter, graphs, order, rate "
-            "(decay, camps: not built yet, exit 2); see markovgmm.analysis.theorems"
+            "instead of the family table, check one theorem family (issue 11): voter, graphs, order, rate, "
+            "decay (P(polarisation) and absorption time against N; --memories up to 400) or camps (camp laws "
+            "for m = 2..8 against the mean field); see markovgmm.analysis.theorems, .decay, .camps"
         ),
     )
     parser.add_argument(
@@ -167,17 +168,18 @@ def run(args):
     return 0
 
 
-#: Largest memory size of a theorem family (``--memories``).
+#: Largest memory size of a theorem family (``--memories``), and of ``decay``'s.
 MAX_THEOREM_MEMORY = 30
+MAX_DECAY_MEMORY = 400
 
 
-def _memories(text):
+def _memories(text, largest=MAX_THEOREM_MEMORY):
     try:
         values = tuple(int(x) for x in str(text).split(","))
     except ValueError:
         raise InputError(f"memories must be comma-separated integers, got {text!r}") from None
-    if not values or any(not 1 <= v <= MAX_THEOREM_MEMORY for v in values) or len(values) > 20:
-        raise InputError(f"memories must be up to 20 comma-separated integers from 1 to {MAX_THEOREM_MEMORY}, got {text!r}")
+    if not values or any(not 1 <= v <= largest for v in values) or len(values) > 20:
+        raise InputError(f"memories must be up to 20 comma-separated integers from 1 to {largest}, got {text!r}")
     return values
 
 
@@ -196,10 +198,19 @@ def run_theorem_command(args):
         if args.certified:
             options["arithmetic"] = "certified"
     if args.memories is not None:
-        options["memories"] = _memories(args.memories)
+        options["memories"] = _memories(args.memories, MAX_DECAY_MEMORY if args.theorem == "decay" else MAX_THEOREM_MEMORY)
     if args.theorem == "rate":
         options["horizon"] = args.horizon if args.horizon != 20 else 40
-    report = run_theorem(args.theorem, **options)
+    if args.theorem in ("decay", "camps"):
+        if args.theorem == "decay":
+            from ..analysis.decay import decay_plan as plan
+        else:
+            from ..analysis.camps import camps_plan as plan
+        total = len(plan(**options))  # checks the options before any work
+        with progress_bar(total, args.theorem, quiet=args.quiet, unit="systems") as bar:
+            report = run_theorem(args.theorem, progress=lambda done: bar.update(done - bar.n), **options)
+    else:
+        report = run_theorem(args.theorem, **options)
     if args.json:
         print_json(report)
     else:
