@@ -63,3 +63,18 @@ def test_demo_json(capsys):
     for m in (2, 3):
         values = [F(r["polarization_exact"]) for r in rows if r["agents"] == m]
         assert all(a > b for a, b in zip(values, values[1:]))
+
+
+def test_absorb_certified_text_shows_the_expected_time_interval(capsys):
+    """`absorb --certified` prints E[absorption time]'s certified interval, and it holds the exact value."""
+    from fractions import Fraction
+
+    from markovgmm.analysis.absorption import absorb
+    from markovgmm.chain.build import build_chain
+    from markovgmm.system import System
+
+    assert main(["absorb", "--certified", "--quiet"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("expected steps"))
+    lo, hi = (Fraction(v.strip()) for v in line[line.index("[") + 1 : line.index("]")].split(","))
+    exact = absorb(build_chain(System(agents=2, components=2, memory=4), exact=True), ((2, 2), (2, 2)))["expected_steps"]
+    assert lo <= exact <= hi and hi - lo < Fraction(1, 10**12)

@@ -319,6 +319,9 @@ def run_certified(args, chain, start_state):
         show(f"  on component {k}", box["decimal"], box["relative_width"])
     if report["other"]["interval"] != ["0", "0"]:
         show("P(other)", report["other"]["decimal"], report["other"]["relative_width"])
+    if report.get("expected_steps_decimal") is not None:
+        lo, hi = (Fraction(x) for x in report["expected_steps_interval"])
+        show("expected steps", report["expected_steps_decimal"], float((hi - lo) / lo) if lo > 0 else (0 if hi == 0 else None))
     if not report["converged"]:
         print("note        refinement stopped before the requested width; the intervals are still valid")
     return 0
