@@ -191,11 +191,15 @@ def iterative_solver(A, drop_tol=1e-3, fill_factor=5, rtol=1e-10, maxiter=400):
     M = LinearOperator(A.shape, ilu.solve)
     A = A.tocsr()
 
+    import inspect
+
+    key = "rtol" if "rtol" in inspect.signature(bicgstab).parameters else "tol"  # scipy < 1.12 calls it tol
+
     def solve(r):
         r = np.asarray(r, dtype=np.float64)
-        c, info = bicgstab(A, r, x0=ilu.solve(r), M=M, rtol=rtol, atol=0.0, maxiter=maxiter)
+        c, info = bicgstab(A, r, x0=ilu.solve(r), M=M, atol=0.0, maxiter=maxiter, **{key: rtol})
         if info != 0 or not np.all(np.isfinite(c)):
-            c, _info = gmres(A, r, M=M, rtol=rtol, atol=0.0, restart=60, maxiter=max(1, maxiter // 60))
+            c, _info = gmres(A, r, M=M, atol=0.0, restart=60, maxiter=max(1, maxiter // 60), **{key: rtol})
         return c
 
     return solve
