@@ -3,15 +3,24 @@
 import math
 import sys
 from fractions import Fraction as F
+from pathlib import Path
 
 import mpmath
 import sympy
 
-from markovgmm import System, build_chain
-from markovgmm.analysis import absorb
-from markovgmm.analysis.classes import closed_classes
-from markovgmm.analysis.decay import path_lower_bound, path_rate, path_steps, time_lower_bound
-from markovgmm.system import balanced_counts
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from markovgmm import System, build_chain  # noqa: E402
+from markovgmm.analysis import absorb  # noqa: E402
+from markovgmm.analysis.classes import closed_classes  # noqa: E402
+from markovgmm.analysis.decay import (  # noqa: E402
+    path_lower_bound,
+    path_rate,
+    path_rate_enclosure,
+    path_steps,
+    time_lower_bound,
+)
+from markovgmm.system import balanced_counts  # noqa: E402
 
 
 def fail(message):
@@ -232,11 +241,72 @@ def check_rate():
         print(f"rate: alpha_{m} = {alpha:.6f}; |-(1/N) log L_N - alpha| at N = 4000/4001 below 0.01, decreasing: ok")
 
 
+def last_step_factors(m, N):
+    """Odd N: the factor p/(1-h) of the last step of the label-0 path (the lone agent alone, 1 -> 0) and of the
+    label-1 path (all m-1 non-lone agents together, N-1 -> N, the lone agent frozen), with the states checked."""
+    out = []
+    for x0, who in ((-(-N // 2), "lone"), (N // 2, "others")):
+        steps = path_steps(m, N, x0)
+        x, p, h = steps[-2]
+        moving = [i for i, xi in enumerate(x) if 0 < xi < N]
+        if who == "lone" and (moving != [m - 1] or x[-1] != 1):
+            fail(f"m={m} N={N}: the label-0 path's last step is not the lone agent's 1 -> 0 ({x})")
+        if who == "others" and (moving != list(range(m - 1)) or x[-1] != 0 or set(x[:-1]) != {N - 1}):
+            fail(f"m={m} N={N}: the label-1 path's last step is not the others' N-1 -> N ({x})")
+        # earlier steps all move the lone agent and all others together (the even-N pattern)
+        for y, _, _ in steps[:-2]:
+            if any(not 0 < yi < N for yi in y):
+                fail(f"m={m} N={N}: a vertex agent before the last step ({y})")
+        out.append(p / (1 - h))
+    return out
+
+
+def check_odd_last_steps():
+    old_claim_fails = []
+    for m in range(2, 7):
+        for N in range(3, 42, 2):
+            f_lone, f_others = last_step_factors(m, N)
+            if not F(N - 1, m * N * N) <= f_lone <= 1:
+                fail(f"m={m} N={N}: last-step factor {f_lone} outside [(N-1)/(m N^2), 1]")
+            if not F(1, (4 * N) ** (m - 1)) <= f_others <= 1:
+                fail(f"m={m} N={N}: label-1 last-step factor {f_others} outside [(4N)^-(m-1), 1]")
+            if not f_lone >= F(1, N * N):
+                old_claim_fails.append((m, N))
+    if (4, 3) not in old_claim_fails or F(1, 11) != last_step_factors(4, 3)[0]:
+        fail("the former claim 'between 1/N^2 and 1' is not caught at m=4, N=3 (factor 1/11)")
+    print(f"odd N: last-step factors in [(N-1)/(mN^2), 1] and [(4N)^-(m-1), 1] (m=2..6, N=3..41); the former "
+          f"lower end 1/N^2 fails at {old_claim_fails[:4]}: ok")
+
+
+def check_rate_enclosure():
+    """path_rate_enclosure (proven) contains the closed form (m=2, interval arithmetic) and the float path_rate."""
+    from mpmath import iv
+    from mpmath.libmp import to_rational
+
+    iv.dps = 60
+    closed = 1 + iv.log(2) + iv.log(3) / 2
+    iv.dps = 15
+    c_lo, c_hi = (F(*to_rational(e)) for e in closed._mpi_)
+    for m in (2, 3, 4):
+        lo, hi = path_rate_enclosure(m)
+        if not 0 <= hi - lo < F(1, 10**6):
+            fail(f"alpha_{m} enclosure too wide: {float(hi - lo)}")
+        if m == 2 and not lo <= c_lo <= c_hi <= hi:
+            fail("alpha_2 enclosure misses the closed form")
+        a = F(path_rate(m))
+        if not lo - F(1, 10**15) <= a <= hi + F(1, 10**15):
+            fail(f"path_rate({m}) = {float(a)} outside its proven enclosure [{float(lo)}, {float(hi)}]")
+        print(f"rate enclosure: alpha_{m} in [{float(lo):.10f}, {float(hi):.10f}] (width {float(hi - lo):.1e}), "
+              "path_rate inside: ok")
+
+
 def main():
     check_algebra()
     check_paths()
+    check_odd_last_steps()
     check_bounds()
     check_rate()
+    check_rate_enclosure()
     print("all checks passed")
 
 

@@ -148,6 +148,37 @@ def test_rate_of_the_path_bound():
         assert all(b < 0.7 * a for a, b in zip(gaps, gaps[1:]))
 
 
+def test_rate_enclosure_is_proven_and_contains_the_float():
+    """path_rate_enclosure contains alpha_m computed independently (closed form for m = 2 in interval
+    arithmetic at 60 digits; Gauss-Legendre quadrature at 40 digits for m = 3, 4), and path_rate's float."""
+    import mpmath
+    from mpmath import iv
+
+    from markovgmm.analysis.decay import path_rate_enclosure
+
+    from mpmath.libmp import to_rational
+
+    iv.dps = 60
+    closed = 1 + iv.log(2) + iv.log(3) / 2
+    iv.dps = 15
+    lo, hi = path_rate_enclosure(2)
+    c_lo, c_hi = (Fraction(*to_rational(e)) for e in closed._mpi_)
+    assert lo <= c_lo and c_hi <= hi
+    for m in (3, 4):
+        lo, hi = path_rate_enclosure(m)
+        assert 0 < hi - lo < Fraction(1, 10**6)
+        with mpmath.workdps(40):
+            def G(u):
+                q = mpmath.mpf(1) / 2 + (m - 2) * u / (2 * m)
+                a, b = (1 - u) / 2, (1 + u) / 2
+                stay = (1 - q) * (1 - a) + q * a, (1 - q) * (1 - b) + q * b  # 1 - s(x), rewritten
+                return mpmath.log(q ** (m - 1) * (1 - q) / (1 - stay[0] * stay[1] ** (m - 1)))
+
+            value = mpmath.mpf(m) / 2 * (1 + mpmath.log(2)) - mpmath.quad(G, [0, 1], method="gauss-legendre") / 2
+            assert lo < Fraction(str(value)) < hi
+        assert lo - Fraction(1, 10**15) <= Fraction(path_rate(m)) <= hi + Fraction(1, 10**15)
+
+
 @pytest.mark.parametrize("kwargs", [dict(agents=(1,)), dict(agents=(5,)), dict(memories=(1,)), dict(rtol=0),
                                     dict(rtol="x"), dict(agents=(2,), memories=(401,))])
 def test_bad_input(kwargs):
