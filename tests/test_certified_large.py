@@ -238,3 +238,13 @@ def test_wide_fallback_bound_is_a_super_solution():
         dAX = [system.d * int(x) - int(v) for x, v in zip(X.tolist(), certified._big_product(system, X).tolist())]
         assert all(sign * (a - int(b)) >= 0 for a, b in zip(dAX, r.tolist()))
     assert all(0 <= int(a) <= int(b) <= c for a, b in zip(lo.tolist(), hi.tolist()))
+
+
+def test_iterative_solver_gmres_fallback_still_certifies():
+    """BiCGSTAB stopped after one iteration (info != 0): the GMRES retry's answer
+    goes through the same exact residual check, and the interval contains the exact value."""
+    chain = build_chain(System(agents=3, components=2, memory=5), exact=True)
+    start = chain.index(((3, 2), (2, 3), (4, 1)))
+    solver = lambda A: certified.iterative_solver(A, rtol=1e-15, maxiter=1)  # noqa: E731
+    box = certified.certified_absorption(chain, start, float_solver=solver, max_refinements=40)
+    assert box.refinements > 0 and box.contains(absorption_probabilities(chain, start).polarization())
