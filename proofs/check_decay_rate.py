@@ -18,7 +18,10 @@ from markovgmm.analysis.decay import (  # noqa: E402
     path_rate,
     path_rate_enclosure,
     path_steps,
+    polarisation_upper_bound,
     time_lower_bound,
+    time_upper_bound,
+    upper_threshold,
 )
 from markovgmm.system import balanced_counts  # noqa: E402
 
@@ -300,6 +303,135 @@ def check_rate_enclosure():
               "path_rate inside: ok")
 
 
+# ---------------------------------------------------------------------------
+# 5. Theorems 4 and 5 (m = 2 upper bounds)
+
+
+def check_upper_algebra():
+    x, y = sympy.symbols("x y")
+    q = (x + y) / 2
+    ua, da, ub, db = (1 - x) * q, x * (1 - q), (1 - y) * q, y * (1 - q)
+    A, B = ua + db, da + ub
+    if sympy.expand(A - B - (y - x)) != 0 or sympy.expand(A + B - 4 * q * (1 - q)) != 0:
+        fail("Theorem 4 step 1: A - B or A + B")
+    lam = sympy.log(2)
+    lhs = (sympy.exp(lam) - 1) * A + (sympy.exp(-lam) - 1) * B
+    rhs = (sympy.cosh(lam) - 1) * (A + B) + sympy.sinh(lam) * (A - B)
+    if sympy.simplify(lhs - rhs) != 0 or sympy.nsimplify(sympy.cosh(lam) - 1) != sympy.Rational(1, 4) \
+            or sympy.nsimplify(sympy.sinh(lam)) != sympy.Rational(3, 4):
+        fail("Theorem 4 step 1: the cosh/sinh form at lambda = log 2")
+    # step 2: a = N frozen, q = (1 + y)/2
+    qf = (1 + y) / 2
+    ratio = 1 + (1 - y) * qf * (sympy.Rational(1, 2) - 1) + y * (1 - qf) * (2 - 1)
+    if sympy.expand(ratio - (1 - (1 - y) ** 2 / 4)) != 0:
+        fail("Theorem 4 step 2: E[h']/h")
+    # step 3: E[(Delta t)^2]
+    sa, sb = q + x - 2 * q * x, q + y - 2 * q * y
+    var = sa - (q - x) ** 2 + sb - (q - y) ** 2
+    if sympy.expand(var - ((x + y) * (2 - x - y) - (x - y) ** 2 / 2)) != 0 or \
+            sympy.expand(var - (x * (1 - x) + y * (1 - y) + (x + y) * (1 - (x + y) / 2))) != 0:
+        fail("Theorem 4 step 3: E[(Delta t)^2]")
+    # Theorem 5: E[Delta f], f(z) = 2 N H_z
+    z, N = sympy.symbols("z N", positive=True)
+    ef = -(2 * N / z) * (z / N) * (2 - z / N) / 2 + (2 * N / (z + 1)) * (z / N) * (1 - z / N) / 2
+    if sympy.simplify(ef - (-(2 - z / N) + z / (z + 1) * (1 - z / N))) != 0:
+        fail("Theorem 5: E[Delta f]")
+    # remark: lambda (1 - tanh(lambda/2)) increases on (0, log 2]; the variable-tilt integral; the LD tilt
+    lm = sympy.Symbol("l", positive=True)
+    r = lm * (1 - sympy.tanh(lm / 2))
+    dr = sympy.lambdify(lm, sympy.diff(r, lm), "mpmath")
+    if min(dr(mpmath.mpf(k) / 1000 * mpmath.log(2)) for k in range(1, 1001)) <= 1 - F(1, 3) - math.log(2) / 2 - 1e-12:
+        fail("remark: the derivative bound of the constant-tilt rate")
+    with mpmath.workdps(30):
+        var_tilt = mpmath.quad(lambda u: mpmath.log((1 + u) / (1 - u)), [0, 0.5]) + \
+            mpmath.quad(lambda u: mpmath.log((2 - u) / (1 - u)), [0.5, 1])
+        ld = 2 * mpmath.quad(lambda v: mpmath.log(v / (1 - v)), [0.5, 1])
+    if abs(var_tilt - 1.216) > 5e-4 or abs(ld - 2 * mpmath.log(2)) > 1e-10:
+        fail(f"remark: variable-tilt rate {var_tilt} (claimed about 1.216) or LD integral {ld}")
+    print("upper-bound algebra (Theorems 4, 5, remark; sympy): ok")
+
+
+def _next_states(chain, s):
+    lo, hi = chain.indptr[s], chain.indptr[s + 1]
+    return [(chain.counts(j), int(v)) for j, v in zip(chain.indices[lo:hi].tolist(), chain.values[lo:hi].tolist())]
+
+
+def upper_scan(N, base=2, threshold=None):
+    """Theorem 4 steps 1-3 and Theorem 5 on every state of the exact lumped m = 2 chain.
+
+    Returns the states where E[base^|delta'|] > base^|delta|, among the interior ones with |delta| >=
+    threshold and the one-frozen ones, and whether E[Delta t] = 0, E[(Delta t)^2] >= 1/N (interior) and
+    E[Delta 2N H_z] <= -1 (one frozen) hold everywhere."""
+    chain = build_chain(System(agents=2, components=2, memory=N), lump=True)
+    d, thr = chain.denominator, upper_threshold(N) if threshold is None else threshold
+    H = [F(0)]
+    for k in range(1, N + 1):
+        H.append(H[-1] + F(1, k))
+    bad, aux_ok = [], True
+    for s in range(chain.n_states):
+        (a, _), (b, _) = chain.counts(s)
+        inner = (0 < a < N, 0 < b < N)
+        if not any(inner):
+            continue
+        nxt = _next_states(chain, s)
+        D = abs(a - b)
+        grow = sum(v * base ** abs(c[0][0] - c[1][0]) for c, v in nxt) > d * base ** D
+        if all(inner):
+            if D >= thr and grow:
+                bad.append((a, b))
+            dt = [(c[0][0] + c[1][0] - a - b, v) for c, v in nxt]
+            if sum(v * e for e, v in dt) != 0 or F(sum(v * e * e for e, v in dt), d) < F(1, N):
+                aux_ok = False
+        else:
+            if grow:
+                bad.append((a, b))
+            ef = F(sum(v * 2 * N * H[abs(c[0][0] - c[1][0])] for c, v in nxt), d) - 2 * N * H[D]
+            if ef > -1:
+                aux_ok = False
+    return bad, aux_ok
+
+
+def check_upper_chain():
+    base3, low = [], []
+    for N in list(range(2, 31)) + [40]:
+        bad, ok = upper_scan(N)
+        if bad or not ok:
+            fail(f"Theorem 4/5 on the chain, N={N}: supermartingale fails at {bad[:3]} or aux {ok}")
+        if upper_scan(N, base=3)[0]:
+            base3.append(N)
+        if upper_scan(N, threshold=max(1, -(-N // 3) - 2))[0]:
+            low.append(N)
+    if len(base3) < 25 or len(low) < 25:
+        fail(f"controls: base 3 fails only at N={base3}, threshold ceil(N/3)-2 only at N={low}")
+    print(f"Theorem 4/5 on the exact m=2 chain (N = 2..30, 40): 2^|delta| superharmonic off B, E[Dt]=0, "
+          f"E[Dt^2] >= 1/N, E[D 2N H_z] <= -1: ok; controls base 3 and threshold ceil(N/3)-2 fail at "
+          f"{len(base3)} and {len(low)} N: ok")
+
+
+def check_upper_bounds():
+    P, E, T1 = {}, {}, {}
+    for N in range(2, 15):
+        chain, p, e = exact_values(2, N)
+        P[N], E[N] = p, e
+        if N <= 8:
+            T1[N] = first_freeze_time(chain, 2, N)
+    for N, t1 in T1.items():
+        if t1 > N * (N * N - N % 2):
+            fail(f"E[tau_1] = {t1} > N(N^2 - [N odd]) at N={N}")
+        if P[N] > t1 * F(2) ** (upper_threshold(N) + 1 - N):
+            fail(f"P_N > E[tau_1] 2^(d1+1-N) at N={N}")
+    if any(P[N] > polarisation_upper_bound(2, N) for N in P) or any(E[N] > time_upper_bound(2, N) for N in E):
+        fail("U_N < P_N or T_N < E_N")
+    for N in range(2, 400):
+        # U_N <= 2^(5/3) N^3 2^(-2N/3), cubed (exact); for N <= 3 the right side exceeds 1 instead
+        if polarisation_upper_bound(2, N) ** 3 > F(32 * N**9, 4**N) and (N > 3 or 32 * N**9 < 4**N):
+            fail(f"U_N > 2^(5/3) N^3 2^(-2N/3) at N={N}")
+    if not any(P[N] > F(1, 4**N) for N in P) or not any(E[N] > F(N * N, 2) for N in E):
+        fail("the controls 4^-N and N^2/2 are not caught")
+    print(f"Theorems 4/5: E[tau_1] <= N(N^2-[N odd]) (N=2..8, exact), P_N <= U_N, E_N <= T_N (N=2..14, exact), "
+          "U_N <= 2^(5/3) N^3 2^(-2N/3) (N = 4..399; above 1 for N <= 3), controls caught: ok")
+
+
 def main():
     check_algebra()
     check_paths()
@@ -307,6 +439,9 @@ def main():
     check_bounds()
     check_rate()
     check_rate_enclosure()
+    check_upper_algebra()
+    check_upper_chain()
+    check_upper_bounds()
     print("all checks passed")
 
 

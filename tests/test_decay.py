@@ -13,7 +13,9 @@ from markovgmm.analysis.decay import (
     lumped_states,
     path_lower_bound,
     path_rate,
+    polarisation_upper_bound,
     time_lower_bound,
+    time_upper_bound,
 )
 from markovgmm.errors import InputError
 from markovgmm.system import balanced_counts
@@ -89,7 +91,8 @@ def test_family_intervals_contain_exact_values_and_ratios(family, exact):
     assert family["max_deviation"] == 0
     assert family["sides"]["P_lower"]["verdict"] == "holds"
     assert family["sides"]["E_lower"]["verdict"] == "holds"
-    assert family["sides"]["P_upper"]["verdict"] == "open"
+    assert family["sides"]["P_upper"]["verdict"] == "open"  # m = 3 asked: no upper bound for all N there
+    assert family["sides"]["P_upper"]["violations"] == [] and family["sides"]["E_upper"]["violations"] == []
     assert family["sides"]["exact_cross_check"]["verdict"] == "holds"
     assert len(family["checked"]) == 11 + 7
     for m, rows in family["series"].items():
@@ -217,3 +220,63 @@ def test_progress_counts_every_point():
     seen = []
     decay_family(agents=(2, 3), memories=(2, 3), exact_upto=0, progress=seen.append)
     assert seen == list(range(1, len(decay_plan(agents=(2, 3), memories=(2, 3))) + 1)) == [1, 2, 3, 4]
+
+
+def _h_step(chain, i, N, base):
+    """E[base^|a'-b'|] - base^|a-b| from state i, with the full chain's own transition probabilities."""
+    total = Fraction(0)
+    for j in range(chain.n_states):
+        p = chain.probability(i, j)
+        if p:
+            (a, _), (b, _) = chain.counts(j)
+            total += p * base ** abs(a - b)
+    (a, _), (b, _) = chain.counts(i)
+    return total - base ** abs(a - b)
+
+
+def test_upper_supermartingale_on_the_full_chain():
+    """Theorem 4 steps 1-2 on the unlumped chain (the check script uses the lumped one): 2^|delta| does not grow
+    in expectation off B = {both interior, |delta| < max(2, ceil(N/3))}; 3^|delta| does at some frozen state."""
+    for N in (5, 6, 9):
+        chain = build_chain(System(agents=2, components=2, memory=N), lump=False)
+        thr = max(2, -(-N // 3))
+        grows3 = False
+        for i in range(chain.n_states):
+            (a, _), (b, _) = chain.counts(i)
+            inner = (0 < a < N, 0 < b < N)
+            if not any(inner) or (all(inner) and abs(a - b) < thr):
+                continue
+            assert _h_step(chain, i, N, 2) <= 0, (N, a, b)
+            grows3 = grows3 or (not all(inner) and _h_step(chain, i, N, 3) > 0)
+        assert grows3
+
+
+def test_upper_bounds_above_exact_values(exact):
+    for N in range(2, 13):
+        p, e = exact[(2, N)]
+        U = Fraction(N * (N * N - N % 2)) * Fraction(2) ** (max(2, -(-N // 3)) + 1 - N)
+        assert polarisation_upper_bound(2, N) == U and p <= U
+        assert e <= time_upper_bound(2, N) == N * (N * N - N % 2) + 2 * N * sum(Fraction(1, k) for k in range(1, N))
+    # the proven rate: U_N <= 2^(5/3) N^3 2^(-2N/3), cubed to stay exact (equality at N = 4, 10, ...)
+    assert all(polarisation_upper_bound(2, N) ** 3 <= Fraction(32 * N**9, 4**N) for N in range(4, 300))
+    with pytest.raises(InputError):
+        polarisation_upper_bound(3, 10)
+    with pytest.raises(InputError):
+        time_upper_bound(3, 10)
+
+
+def test_m2_family_holds_and_wrong_upper_bounds_fail():
+    memories = tuple(range(2, 9))
+    good = decay_family(agents=(2,), memories=memories, exact_upto=8)
+    assert good["verdict"] == "holds" and good["max_deviation"] == 0
+    assert all(good["sides"][k]["verdict"] == "holds" for k in ("P_lower", "P_upper", "E_lower", "E_upper"))
+    for row in good["series"][2]:
+        assert row["P_lower_bound"] <= row["P_exact"] <= row["P_upper_bound"]
+        assert row["E_lower_bound"] <= row["E_exact"] <= row["E_upper_bound"]
+    wrong = decay_family(agents=(2,), memories=memories, exact_upto=0, upper_override=lambda m, N: Fraction(1, 4**N))
+    assert wrong["verdict"] == "fails" and wrong["sides"]["P_upper"]["violations"] == [(2, N) for N in memories]
+    lower = {row["N"]: row["P"]["lower"] for row in good["series"][2]}
+    assert wrong["max_deviation"] >= lower[8] - Fraction(1, 4**8) > 0
+    wrong_t = decay_family(agents=(2,), memories=memories, exact_upto=0,
+                           time_upper_override=lambda m, N: Fraction(N * N, 2))
+    assert wrong_t["verdict"] == "fails" and wrong_t["sides"]["E_upper"]["violations"] == [(2, N) for N in memories]

@@ -28,12 +28,22 @@ What is proven (``proofs/decay_rate.md``, for every ``m >= 2`` and ``N >= 2``):
   expectation until the first agent freezes, and a frozen agent alone
   contributes ``N^2/4``.
 
-Not proven (verdict ``open`` for that side): an upper bound ``P_N <= C
-beta^N`` for all ``N`` (a lower bound on ``liminf -(1/N) log P_N``), and an
-upper bound on the growth of ``E_N``.  For every computed ``N`` the certified
-upper end *is* a proven upper bound on ``P_N`` (a super-solution checked
-exactly), but it is not a statement for all ``N``.  The limit of the ratio
-``P_{N+1}/P_N`` is only *estimated* (:func:`ratio_limit_estimate`).
+For ``m = 2`` only (``proofs/decay_rate.md``, Theorems 4 and 5), for every ``N >= 2``:
+
+* upper bound ``P_N <= U_N = N (N^2 - [N odd]) 2^(d_1 + 1 - N)``,
+  ``d_1 = max(2, ceil(N/3))`` (:func:`polarisation_upper_bound`): ``2^|a - b|``
+  is a supermartingale wherever ``|a - b| >= d_1`` or an agent is frozen, so
+  each excursion there polarises with probability at most ``2^(d_1 + 1 - N)``,
+  and there are at most ``E[tau_1] <= N^3`` of them.  Hence ``liminf -(1/N)
+  log P_N >= (2/3) log 2 = 0.4621``.
+* upper bound ``E_N <= N (N^2 - [N odd]) + 2 N H_(N-1)`` (:func:`time_upper_bound`).
+
+Not proven (verdict ``open`` when some ``m >= 3`` is asked): upper bounds for
+all ``N`` for ``m >= 3``.  For every computed ``N`` the certified upper end
+*is* a proven upper bound on ``P_N`` (a super-solution checked exactly), but
+it is not a statement for all ``N``.  The limit of the ratio ``P_{N+1}/P_N``
+is only *estimated* (:func:`ratio_limit_estimate`; about ``1/4``, far from
+the proven ``2^(-2/3)``), and so is the order ``N^2`` of ``E_N``.
 """
 
 from __future__ import annotations
@@ -52,6 +62,10 @@ __all__ = [
     "path_rate",
     "path_rate_enclosure",
     "time_lower_bound",
+    "upper_threshold",
+    "first_freeze_upper_bound",
+    "polarisation_upper_bound",
+    "time_upper_bound",
     "interval_ratio",
     "ratio_limit_estimate",
     "growth_estimate",
@@ -255,6 +269,61 @@ def time_lower_bound(m, N):
     (Fraction(4, 1), Fraction(11, 3))
     """
     return Fraction(N * N - (m if N % 2 else 0), 2 * m)
+
+
+def upper_threshold(N):
+    """``d_1 = max(2, ceil(N/3))``: above it the disagreement supermartingale ``2^|a - b|`` holds (Theorem 4).
+
+    >>> [upper_threshold(N) for N in (2, 6, 7, 30)]
+    [2, 2, 3, 10]
+    """
+    return max(2, -(-N // 3))
+
+
+def first_freeze_upper_bound(N):
+    """Proven ``E[tau_1] <= N (N^2 - [N odd])`` for ``m = 2`` (``proofs/decay_rate.md``, Theorem 4, step 3).
+
+    ``tau_1`` is the first step at which an agent is at a vertex; ``t = a + b``
+    is a martingale before it with ``E[(Delta t)^2] >= 1/N``, so ``(t - N)^2 -
+    s/N`` is a submartingale and ``(t - N)^2 <= N^2``.
+
+    >>> first_freeze_upper_bound(4), first_freeze_upper_bound(5)
+    (Fraction(64, 1), Fraction(120, 1))
+    """
+    return Fraction(N * (N * N - (N % 2)))
+
+
+def polarisation_upper_bound(m, N):
+    """Proven ``P_N <= U_N = N (N^2 - [N odd]) 2^(d_1 + 1 - N)`` for ``m = 2`` (Theorem 4), exact.
+
+    Hence ``P_N <= 2^(5/3) N^3 2^(-2N/3)`` and ``liminf -(1/N) log P_N >=
+    (2/3) log 2 = 0.4621`` (``beta = 2^(-2/3) = 0.63``).  Only ``m = 2`` is
+    proven (:class:`~markovgmm.errors.InputError` otherwise).  The bound is
+    far from the measured decay (``P_{N+1}/P_N -> 1/4`` estimated).
+
+    >>> polarisation_upper_bound(2, 30), polarisation_upper_bound(2, 60) < Fraction(1, 10**5)
+    (Fraction(3375, 65536), True)
+    """
+    if m != 2 or N < 2:
+        raise InputError(f"polarisation_upper_bound: proven for m = 2 and N >= 2 only, got m={m}, N={N}")
+    return first_freeze_upper_bound(N) * Fraction(2) ** (upper_threshold(N) + 1 - N)
+
+
+def time_upper_bound(m, N):
+    """Proven ``E_N <= N (N^2 - [N odd]) + 2 N H_(N-1)`` for ``m = 2`` (Theorem 5; ``H`` harmonic numbers), exact.
+
+    ``E[tau_1]`` (:func:`first_freeze_upper_bound`) plus the time for the
+    interior agent to reach a vertex once the other is frozen (``2 N H_z`` with
+    ``z`` its distance from the frozen agent's vertex decreases by at least 1
+    per step in expectation).  Cubic, while ``E_N`` is measured to grow like
+    ``N^2`` (only the quadratic lower bound :func:`time_lower_bound` matches that).
+
+    >>> time_upper_bound(2, 4)
+    Fraction(236, 3)
+    """
+    if m != 2 or N < 2:
+        raise InputError(f"time_upper_bound: proven for m = 2 and N >= 2 only, got m={m}, N={N}")
+    return first_freeze_upper_bound(N) + 2 * N * sum(Fraction(1, k) for k in range(1, N))
 
 
 # ---------------------------------------------------------------------------
@@ -479,7 +548,7 @@ def decay_plan(agents=(2, 3), memories=None, rtol=1e-9):
 
 
 def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_upto=EXACT_UPTO,
-                 bound_override=None, time_bound_override=None):
+                 bound_override=None, time_bound_override=None, upper_override=None, time_upper_override=None):
     """The ``decay`` theorem: P(polarisation) and E[absorption time] against N, with proven bounds.
 
     Parameters
@@ -500,6 +569,10 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
     bound_override, time_bound_override : callable, optional
         ``f(m, N) -> Fraction`` replacing the proven lower bounds on ``P_N``
         and ``E_N`` (to show that a wrong bound makes the verdict ``fails``).
+    upper_override, time_upper_override : callable, optional
+        ``f(m, N) -> Fraction`` replacing the proven upper bounds
+        (:func:`polarisation_upper_bound`, :func:`time_upper_bound`; ``m = 2``
+        only) likewise.
 
     Returns
     -------
@@ -517,16 +590,28 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
 
     Notes
     -----
-    Verdict ``fails`` if a proven bound exceeds a certified upper end or an
-    exact value lies outside its certified interval; otherwise ``open``,
-    because the upper bound on ``P_N`` for all ``N`` (a positive lower bound
-    on the rate) and an upper bound on the growth of ``E_N`` are not proven.
+    Verdict ``fails`` if a proven lower bound exceeds a certified upper end,
+    a proven upper bound lies below a certified lower end, or an exact value
+    lies outside its certified interval.  Otherwise ``holds`` if every side
+    is proven for every ``m`` asked, i.e. ``agents == (2,)``: then, for all
+    ``N >= 2``, ``L_N <= P_N <= U_N`` and ``(N^2 - 2[N odd])/4 <= E_N <=
+    T_N`` are proven (Theorems 1, 3, 4, 5), so ``P_N`` decays exponentially
+    with ``(2/3) log 2 <= liminf <= limsup -(1/N) log P_N <= alpha_2`` and
+    ``E_N`` lies between quadratic and cubic; ``holds`` does *not* mean that
+    the limit of ``P_{N+1}/P_N`` (estimated ``1/4``) or the order ``N^2`` of
+    ``E_N`` is proven.  ``open`` if some ``m >= 3`` is asked (no upper
+    bounds for all ``N`` are proven there).
 
     Examples
     --------
     >>> r = decay_family(agents=(2,), memories=(2, 3, 4))
     >>> r["verdict"], r["max_deviation"], r["sides"]["P_lower"]["verdict"], r["sides"]["P_upper"]["verdict"]
-    ('open', Fraction(0, 1), 'holds', 'open')
+    ('holds', Fraction(0, 1), 'holds', 'holds')
+    >>> decay_family(agents=(2, 3), memories=(2, 3))["verdict"]
+    'open'
+    >>> decay_family(agents=(2,), memories=(5, 6), upper_override=lambda m, N: Fraction(1, 4**N))["verdict"]
+    'fails'
+
     >>> decay_family(agents=(2,), memories=(2, 3), bound_override=lambda m, N: Fraction(1, 2))["verdict"]
     'fails'
     """
@@ -534,7 +619,7 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
     t0 = time.perf_counter()
     series, checked, rate_bound, ratio_limit, time_growth = {}, [], {}, {}, {}
     max_dev = Fraction(0)
-    p_fail, e_fail, exact_fail = [], [], []
+    p_fail, e_fail, exact_fail, pu_fail, eu_fail = [], [], [], [], []
     done = 0
     for m in agents:
         points = []
@@ -561,6 +646,8 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
                 "E_lower_bound": p["E_lower"],
                 "P_bound_holds": p["P_bound_holds"],
                 "E_bound_holds": p["E_bound_holds"],
+                "P_upper_bound": None,
+                "E_upper_bound": None,
                 "P_exact": p["P_exact"],
                 "E_exact": p["E_exact"],
                 "exact_contained": p["exact_contained"],
@@ -571,6 +658,16 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
                     r = interval_ratio((nxt[key].lower, nxt[key].upper), (p[key].lower, p[key].upper))
                     if r is not None:
                         row[name] = {"interval": list(r), "decimal": [f"{float(r[0]):.12g}", f"{float(r[1]):.12g}"]}
+            if m == 2:
+                U = upper_override(m, N) if upper_override else polarisation_upper_bound(m, N)
+                T = time_upper_override(m, N) if time_upper_override else time_upper_bound(m, N)
+                row["P_upper_bound"], row["E_upper_bound"] = U, T
+                row["P_upper_holds"], row["E_upper_holds"] = p["P"].lower <= U, p["E"].lower <= T
+                max_dev = max(max_dev, p["P"].lower - U, p["E"].lower - T)
+                if not row["P_upper_holds"]:
+                    pu_fail.append((m, N))
+                if not row["E_upper_holds"]:
+                    eu_fail.append((m, N))
             rows.append(row)
             max_dev = max(max_dev, p["deviation"])
             if not p["P_bound_holds"]:
@@ -590,7 +687,8 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
         mids = {p["N"]: float((p["P"].lower + p["P"].upper) / 2) for p in points if p["P"].lower > 0}
         ratio_limit[m] = ratio_limit_estimate(mids)
         time_growth[m] = growth_estimate({p["N"]: float((p["E"].lower + p["E"].upper) / 2) for p in points})
-    failed = bool(p_fail or e_fail or exact_fail)
+    failed = bool(p_fail or e_fail or exact_fail or pu_fail or eu_fail)
+    upper_proven = all(m == 2 for m in agents)
     sides = {
         "P_lower": {
             "proven": ("for every m >= 2 and N >= 2: P_N >= L_N (divergence paths with self-loops, exact product; "
@@ -599,10 +697,13 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
             "violations": p_fail,
         },
         "P_upper": {
-            "proven": ("only for each computed N: P_N <= the certified upper end (an exact super-solution). "
-                       "No bound P_N <= C beta^N for all N, hence no proven positive lower bound on "
-                       "liminf -(1/N) log P_N"),
-            "verdict": "open",
+            "proven": ("m = 2, every N >= 2: P_N <= U_N = N (N^2 - [N odd]) 2^(max(2, ceil(N/3)) + 1 - N) "
+                       "(polarisation_upper_bound; supermartingale 2^|a-b| above the threshold), hence "
+                       "liminf -(1/N) log P_N >= (2/3) log 2 = 0.4621; m >= 3: only for each computed N "
+                       "(the certified upper end), no bound for all N"),
+            "proven_for_agents": [2],
+            "verdict": "fails" if pu_fail else ("holds" if upper_proven else "open"),
+            "violations": pu_fail,
             "measured": {m: ratio_limit[m] for m in agents},
         },
         "E_lower": {
@@ -611,8 +712,11 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
             "violations": e_fail,
         },
         "E_upper": {
-            "proven": "nothing for all N (each computed N has its certified upper end)",
-            "verdict": "open",
+            "proven": ("m = 2, every N >= 2: E_N <= N (N^2 - [N odd]) + 2 N H_(N-1) (time_upper_bound; cubic, "
+                       "the measured growth is about N^2); m >= 3: only for each computed N"),
+            "proven_for_agents": [2],
+            "verdict": "fails" if eu_fail else ("holds" if upper_proven else "open"),
+            "violations": eu_fail,
             "measured": {m: time_growth[m] for m in agents},
         },
         "exact_cross_check": {"verdict": "fails" if exact_fail else "holds", "violations": exact_fail,
@@ -623,10 +727,12 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
         "statement": (
             "m agents, K=2, r=1, sync, support, complete graph, balanced start: proven for all N >= 2, "
             "P_N >= L_N (so limsup -(1/N) log P_N <= alpha_m) and E_N >= (N^2 - m [N odd])/(2m); "
-            "open: an upper bound P_N <= C beta^N for all N and an upper bound on E_N's growth "
+            "for m = 2 also P_N <= U_N (so liminf -(1/N) log P_N >= (2/3) log 2) and "
+            "E_N <= N (N^2 - [N odd]) + 2 N H_(N-1); open: upper bounds for all N for m >= 3, the limit of "
+            "P_(N+1)/P_N (estimated 1/4) and the order of E_N "
             "(certified intervals of P_N, E_N and their ratios for each computed N; the ratio limit is an estimate)"
         ),
-        "verdict": "fails" if failed else "open",
+        "verdict": "fails" if failed else ("holds" if upper_proven else "open"),
         "checked": checked,
         "max_deviation": max_dev,
         "sides": sides,
