@@ -16,6 +16,7 @@ from markovgmm.analysis.classes import closed_classes  # noqa: E402
 from markovgmm.analysis.decay import (  # noqa: E402
     path_lower_bound,
     path_rate,
+    first_freeze_upper_bound,
     path_rate_enclosure,
     path_steps,
     polarisation_upper_bound,
@@ -368,6 +369,10 @@ def upper_scan(N, base=2, threshold=None):
     for k in range(1, N + 1):
         H.append(H[-1] + F(1, k))
     bad, aux_ok = [], True
+    phi_margin = None
+    with mpmath.workdps(50):
+        def phi(t):
+            return sum(mpmath.mpf(v) * mpmath.log(v) for v in (t, 2 * N - t) if v > 0)
     for s in range(chain.n_states):
         (a, _), (b, _) = chain.counts(s)
         inner = (0 < a < N, 0 < b < N)
@@ -380,32 +385,41 @@ def upper_scan(N, base=2, threshold=None):
             if D >= thr and grow:
                 bad.append((a, b))
             dt = [(c[0][0] + c[1][0] - a - b, v) for c, v in nxt]
-            if sum(v * e for e, v in dt) != 0 or F(sum(v * e * e for e, v in dt), d) < F(1, N):
+            second = F(sum(v * e * e for e, v in dt), d)
+            tt = a + b
+            if sum(v * e for e, v in dt) != 0 or second < F(1, N) or second < F(tt * (2 * N - tt), 2 * N * N):
                 aux_ok = False
+            with mpmath.workdps(50):
+                dphi = sum(mpmath.mpf(v) / d * (phi(tt + e) - phi(tt)) for e, v in dt) - mpmath.mpf(1) / (8 * N)
+                phi_margin = dphi if phi_margin is None else min(phi_margin, dphi)
         else:
             if grow:
                 bad.append((a, b))
             ef = F(sum(v * 2 * N * H[abs(c[0][0] - c[1][0])] for c, v in nxt), d) - 2 * N * H[D]
             if ef > -1:
                 aux_ok = False
-    return bad, aux_ok
+    if phi_margin is not None and phi_margin < mpmath.mpf(10) ** -30:
+        aux_ok = False
+    return bad, aux_ok, phi_margin
 
 
 def check_upper_chain():
-    base3, low = [], []
+    base3, low, margins = [], [], []
     for N in list(range(2, 31)) + [40]:
-        bad, ok = upper_scan(N)
+        bad, ok, margin = upper_scan(N)
+        if margin is not None:
+            margins.append(float(margin * N))
         if bad or not ok:
             fail(f"Theorem 4/5 on the chain, N={N}: supermartingale fails at {bad[:3]} or aux {ok}")
-        if upper_scan(N, base=3)[0]:
+        if N % 3 == 0 and upper_scan(N, base=3)[0]:
             base3.append(N)
-        if upper_scan(N, threshold=max(1, -(-N // 3) - 2))[0]:
+        if N % 3 == 0 and upper_scan(N, threshold=max(1, -(-N // 3) - 2))[0]:
             low.append(N)
-    if len(base3) < 25 or len(low) < 25:
+    if len(base3) < 10 or len(low) < 10:
         fail(f"controls: base 3 fails only at N={base3}, threshold ceil(N/3)-2 only at N={low}")
     print(f"Theorem 4/5 on the exact m=2 chain (N = 2..30, 40): 2^|delta| superharmonic off B, E[Dt]=0, "
-          f"E[Dt^2] >= 1/N, E[D 2N H_z] <= -1: ok; controls base 3 and threshold ceil(N/3)-2 fail at "
-          f"{len(base3)} and {len(low)} N: ok")
+          f"E[Dt^2] >= max(1/N, t(2N-t)/(2N^2)), E[D phi] - 1/(8N) >= {min(margins):.3f}/N, E[D 2N H_z] <= -1: "
+          f"ok; controls base 3 and threshold ceil(N/3)-2 fail at {len(base3)} and {len(low)} of the 10 N = 3, 6, ..., 30: ok")
 
 
 def check_upper_bounds():
@@ -416,8 +430,10 @@ def check_upper_bounds():
         if N <= 8:
             T1[N] = first_freeze_time(chain, 2, N)
     for N, t1 in T1.items():
-        if t1 > N * (N * N - N % 2):
-            fail(f"E[tau_1] = {t1} > N(N^2 - [N odd]) at N={N}")
+        if t1 > N * (N * N - N % 2) or t1 > F(111 * N * N, 10) or first_freeze_upper_bound(N) < t1:
+            fail(f"E[tau_1] = {t1} > F_N at N={N}")
+    if not any(t1 > F(N * N, 8) for N, t1 in T1.items()):
+        fail("the control E[tau_1] <= N^2/8 is not caught")
         if P[N] > t1 * F(2) ** (upper_threshold(N) + 1 - N):
             fail(f"P_N > E[tau_1] 2^(d1+1-N) at N={N}")
     if any(P[N] > polarisation_upper_bound(2, N) for N in P) or any(E[N] > time_upper_bound(2, N) for N in E):
@@ -428,7 +444,7 @@ def check_upper_bounds():
             fail(f"U_N > 2^(5/3) N^3 2^(-2N/3) at N={N}")
     if not any(P[N] > F(1, 4**N) for N in P) or not any(E[N] > F(N * N, 2) for N in E):
         fail("the controls 4^-N and N^2/2 are not caught")
-    print(f"Theorems 4/5: E[tau_1] <= N(N^2-[N odd]) (N=2..8, exact), P_N <= U_N, E_N <= T_N (N=2..14, exact), "
+    print(f"Theorems 4/5: E[tau_1] <= F_N = min(N(N^2-[N odd]), 11.1 N^2) (N=2..8, exact; control N^2/8 caught), P_N <= U_N, E_N <= T_N (N=2..14, exact), "
           "U_N <= 2^(5/3) N^3 2^(-2N/3) (N = 4..399; above 1 for N <= 3), controls caught: ok")
 
 

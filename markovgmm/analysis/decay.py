@@ -30,13 +30,15 @@ What is proven (``proofs/decay_rate.md``, for every ``m >= 2`` and ``N >= 2``):
 
 For ``m = 2`` only (``proofs/decay_rate.md``, Theorems 4 and 5), for every ``N >= 2``:
 
-* upper bound ``P_N <= U_N = N (N^2 - [N odd]) 2^(d_1 + 1 - N)``,
-  ``d_1 = max(2, ceil(N/3))`` (:func:`polarisation_upper_bound`): ``2^|a - b|``
-  is a supermartingale wherever ``|a - b| >= d_1`` or an agent is frozen, so
-  each excursion there polarises with probability at most ``2^(d_1 + 1 - N)``,
-  and there are at most ``E[tau_1] <= N^3`` of them.  Hence ``liminf -(1/N)
-  log P_N >= (2/3) log 2 = 0.4621``.
-* upper bound ``E_N <= N (N^2 - [N odd]) + 2 N H_(N-1)`` (:func:`time_upper_bound`).
+* upper bound ``P_N <= U_N = F_N 2^(d_1 + 1 - N)``, ``d_1 = max(2,
+  ceil(N/3))``, ``F_N = min(N (N^2 - [N odd]), 11.1 N^2)``
+  (:func:`polarisation_upper_bound`): ``2^|a - b|`` is a supermartingale
+  wherever ``|a - b| >= d_1`` or an agent is frozen, so each excursion there
+  polarises with probability at most ``2^(d_1 + 1 - N)``, and there are at
+  most ``E[tau_1] <= F_N`` of them.  Hence ``liminf -(1/N) log P_N >= (2/3)
+  log 2 = 0.4621``.
+* upper bound ``E_N <= F_N + 2 N H_(N-1)`` (:func:`time_upper_bound`), so
+  ``E_N`` is of order ``N^2`` (with Theorem 3).
 
 Not proven (verdict ``open`` when some ``m >= 3`` is asked): upper bounds for
 all ``N`` for ``m >= 3``.  For every computed ``N`` the certified upper end
@@ -281,20 +283,22 @@ def upper_threshold(N):
 
 
 def first_freeze_upper_bound(N):
-    """Proven ``E[tau_1] <= N (N^2 - [N odd])`` for ``m = 2`` (``proofs/decay_rate.md``, Theorem 4, step 3).
+    """Proven ``E[tau_1] <= F_N = min(N (N^2 - [N odd]), (111/10) N^2)`` for ``m = 2``
+    (``proofs/decay_rate.md``, Theorem 4, step 3).
 
     ``tau_1`` is the first step at which an agent is at a vertex; ``t = a + b``
-    is a martingale before it with ``E[(Delta t)^2] >= 1/N``, so ``(t - N)^2 -
-    s/N`` is a submartingale and ``(t - N)^2 <= N^2``.
+    is a martingale before it with ``E[(Delta t)^2] >= max(1/N, t (2N - t)/(2N^2))``,
+    so ``(t - N)^2 - s/N`` and ``phi(t) - s/(8N)``, ``phi(t) = t log t + (2N - t)
+    log(2N - t)``, are submartingales; the second gives ``16 log 2 N^2 < 11.1 N^2``.
 
-    >>> first_freeze_upper_bound(4), first_freeze_upper_bound(5)
-    (Fraction(64, 1), Fraction(120, 1))
+    >>> first_freeze_upper_bound(4), first_freeze_upper_bound(5), first_freeze_upper_bound(20)
+    (Fraction(64, 1), Fraction(120, 1), Fraction(4440, 1))
     """
-    return Fraction(N * (N * N - (N % 2)))
+    return min(Fraction(N * (N * N - (N % 2))), Fraction(111 * N * N, 10))
 
 
 def polarisation_upper_bound(m, N):
-    """Proven ``P_N <= U_N = N (N^2 - [N odd]) 2^(d_1 + 1 - N)`` for ``m = 2`` (Theorem 4), exact.
+    """Proven ``P_N <= U_N = F_N 2^(d_1 + 1 - N)`` for ``m = 2`` (Theorem 4; ``F_N`` :func:`first_freeze_upper_bound`), exact.
 
     Hence ``P_N <= 2^(5/3) N^3 2^(-2N/3)`` and ``liminf -(1/N) log P_N >=
     (2/3) log 2 = 0.4621`` (``beta = 2^(-2/3) = 0.63``).  Only ``m = 2`` is
@@ -302,7 +306,7 @@ def polarisation_upper_bound(m, N):
     far from the measured decay (``P_{N+1}/P_N -> 1/4`` estimated).
 
     >>> polarisation_upper_bound(2, 30), polarisation_upper_bound(2, 60) < Fraction(1, 10**5)
-    (Fraction(3375, 65536), True)
+    (Fraction(4995, 262144), True)
     """
     if m != 2 or N < 2:
         raise InputError(f"polarisation_upper_bound: proven for m = 2 and N >= 2 only, got m={m}, N={N}")
@@ -310,13 +314,14 @@ def polarisation_upper_bound(m, N):
 
 
 def time_upper_bound(m, N):
-    """Proven ``E_N <= N (N^2 - [N odd]) + 2 N H_(N-1)`` for ``m = 2`` (Theorem 5; ``H`` harmonic numbers), exact.
+    """Proven ``E_N <= F_N + 2 N H_(N-1)`` for ``m = 2`` (Theorem 5; ``H`` harmonic numbers), exact.
 
     ``E[tau_1]`` (:func:`first_freeze_upper_bound`) plus the time for the
     interior agent to reach a vertex once the other is frozen (``2 N H_z`` with
     ``z`` its distance from the frozen agent's vertex decreases by at least 1
-    per step in expectation).  Cubic, while ``E_N`` is measured to grow like
-    ``N^2`` (only the quadratic lower bound :func:`time_lower_bound` matches that).
+    per step in expectation).  Of order ``N^2`` like :func:`time_lower_bound`
+    (``E_N <= 11.1 N^2 + 2N (1 + log N)``; measured ``E_N / N^2`` is about 1.3
+    at ``N = 200``).
 
     >>> time_upper_bound(2, 4)
     Fraction(236, 3)
@@ -597,9 +602,8 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
     ``N >= 2``, ``L_N <= P_N <= U_N`` and ``(N^2 - 2[N odd])/4 <= E_N <=
     T_N`` are proven (Theorems 1, 3, 4, 5), so ``P_N`` decays exponentially
     with ``(2/3) log 2 <= liminf <= limsup -(1/N) log P_N <= alpha_2`` and
-    ``E_N`` lies between quadratic and cubic; ``holds`` does *not* mean that
-    the limit of ``P_{N+1}/P_N`` (estimated ``1/4``) or the order ``N^2`` of
-    ``E_N`` is proven.  ``open`` if some ``m >= 3`` is asked (no upper
+    ``E_N`` is of order ``N^2``; ``holds`` does *not* mean that the limit of
+    ``P_{N+1}/P_N`` (estimated ``1/4``) or that of ``E_N / N^2`` is proven.  ``open`` if some ``m >= 3`` is asked (no upper
     bounds for all ``N`` are proven there).
 
     Examples
@@ -697,7 +701,7 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
             "violations": p_fail,
         },
         "P_upper": {
-            "proven": ("m = 2, every N >= 2: P_N <= U_N = N (N^2 - [N odd]) 2^(max(2, ceil(N/3)) + 1 - N) "
+            "proven": ("m = 2, every N >= 2: P_N <= U_N = min(N (N^2 - [N odd]), 11.1 N^2) 2^(max(2, ceil(N/3)) + 1 - N) "
                        "(polarisation_upper_bound; supermartingale 2^|a-b| above the threshold), hence "
                        "liminf -(1/N) log P_N >= (2/3) log 2 = 0.4621; m >= 3: only for each computed N "
                        "(the certified upper end), no bound for all N"),
@@ -712,8 +716,8 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
             "violations": e_fail,
         },
         "E_upper": {
-            "proven": ("m = 2, every N >= 2: E_N <= N (N^2 - [N odd]) + 2 N H_(N-1) (time_upper_bound; cubic, "
-                       "the measured growth is about N^2); m >= 3: only for each computed N"),
+            "proven": ("m = 2, every N >= 2: E_N <= min(N (N^2 - [N odd]), 11.1 N^2) + 2 N H_(N-1) "
+                       "(time_upper_bound; order N^2, as the lower bound); m >= 3: only for each computed N"),
             "proven_for_agents": [2],
             "verdict": "fails" if eu_fail else ("holds" if upper_proven else "open"),
             "violations": eu_fail,
@@ -728,8 +732,8 @@ def decay_family(agents=(2, 3), memories=None, rtol=1e-9, progress=None, exact_u
             "m agents, K=2, r=1, sync, support, complete graph, balanced start: proven for all N >= 2, "
             "P_N >= L_N (so limsup -(1/N) log P_N <= alpha_m) and E_N >= (N^2 - m [N odd])/(2m); "
             "for m = 2 also P_N <= U_N (so liminf -(1/N) log P_N >= (2/3) log 2) and "
-            "E_N <= N (N^2 - [N odd]) + 2 N H_(N-1); open: upper bounds for all N for m >= 3, the limit of "
-            "P_(N+1)/P_N (estimated 1/4) and the order of E_N "
+            "E_N <= min(N (N^2 - [N odd]), 11.1 N^2) + 2 N H_(N-1); open: upper bounds for all N for m >= 3, "
+            "the limit of P_(N+1)/P_N (estimated 1/4) and of E_N / N^2 "
             "(certified intervals of P_N, E_N and their ratios for each computed N; the ratio limit is an estimate)"
         ),
         "verdict": "fails" if failed else ("holds" if upper_proven else "open"),
