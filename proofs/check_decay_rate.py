@@ -332,6 +332,12 @@ def check_upper_algebra():
     if sympy.expand(var - ((x + y) * (2 - x - y) - (x - y) ** 2 / 2)) != 0 or \
             sympy.expand(var - (x * (1 - x) + y * (1 - y) + (x + y) * (1 - (x + y) / 2))) != 0:
         fail("Theorem 4 step 3: E[(Delta t)^2]")
+    # remark (two zones): the mixed-tilt bounds
+    if sympy.expand(2 * A - B / 2 - (sympy.Rational(3, 4) * (A + B) + sympy.Rational(5, 4) * (A - B))) != 0:
+        fail("remark: 2A - B/2")
+    mixed = 1 + (1 - y) * qf * (sympy.Rational(1, 2) - 1) + y * (1 - qf) * (3 - 1)
+    if sympy.expand(mixed - (1 + (1 - y) * (3 * y - 1) / 4)) != 0:
+        fail("remark: the frozen mixed ratio")
     # Theorem 5: E[Delta f], f(z) = 2 N H_z
     z, N = sympy.symbols("z N", positive=True)
     ef = -(2 * N / z) * (z / N) * (2 - z / N) / 2 + (2 * N / (z + 1)) * (z / N) * (1 - z / N) / 2
