@@ -34,6 +34,7 @@ import datetime
 import json
 import os
 import sys
+import tempfile
 import time
 from fractions import Fraction
 
@@ -89,7 +90,7 @@ def save(done, plan, note=None):
     certified one) and rewrite the file atomically, under a lock."""
     import fcntl
 
-    with open(JSON_PATH + ".lock", "w") as lock:
+    with open(os.path.join(tempfile.gettempdir(), "markovgmm_graphs_grid.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         for k, e in load().items():
             if k not in done or (e["arithmetic"] == "exact" and done[k]["arithmetic"] != "exact"):
