@@ -210,7 +210,7 @@ def test_too_large_is_refused_before_any_work():
 
     assert lumped_states(2, 4) == build_chain(System(agents=2, components=2, memory=4), lump=True).n_states
     assert lumped_states(3, 5) == build_chain(System(agents=3, components=2, memory=5), lump=True).n_states
-    with pytest.raises(TooLargeError, match=r"m=3, N=400 has 10,827,401 lumped states.*N <= 87"):
+    with pytest.raises(TooLargeError, match=r"m=3, N=400 has 10,827,401 lumped states.*N <= 104"):
         decay_family(agents=(3,), memories=(2, 400))
 
 
