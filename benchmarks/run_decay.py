@@ -5,7 +5,8 @@ default), K = 2, r = 1, sync, support, complete graph, balanced start, on the
 exact lumped chain: the certified interval of P_N = P(polarisation) and of
 E_N = E[absorption time] (rtol 1e-9), the certified ratios P_{N+1}/P_N and
 E_{N+1}/E_N (interval division), the proven lower bounds L_N and
-(N^2 - m [N odd])/(2m) checked against every interval, exact rationals for
+(N^2 - m [N odd])/(2m) and, for m = 2, the proven upper bounds U_N and E upper
+(Theorems 4-5) checked against every interval, exact rationals for
 N <= 10 (the intervals must contain them), the estimated limit of the ratio,
 and a plot of log10 P_N and E_N / N^2 against N.
 
@@ -36,8 +37,10 @@ from markovgmm.analysis.decay import (  # noqa: E402
     growth_estimate,
     interval_ratio,
     path_rate,
+    polarisation_upper_bound,
     ratio_limit_estimate,
     time_lower_bound,
+    time_upper_bound,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -120,7 +123,9 @@ def report(records, path_md, path_png, rtol, mirror=None):
         "(`certified_absorption`, `certified_expected_time`); ratio intervals by exact interval division "
         "`[a, b] / [c, d] = [a/d, b/c]`.  Every interval is proven.  `L_N` is the proven lower bound "
         "(`path_lower_bound`, `proofs/decay_rate.md` Theorem 1); `E lower` the proven "
-        "`(N^2 - m [N odd])/(2m)` (Theorem 3).  For N <= 10 the exact rationals (`absorb`) were computed and "
+        "`(N^2 - m [N odd])/(2m)` (Theorem 3); for m = 2 also the proven upper bounds `U_N` "
+        "(`polarisation_upper_bound`, Theorem 4) and `E upper` (`time_upper_bound`, Theorem 5), checked against the "
+        "certified lower ends.  For N <= 10 the exact rationals (`absorb`) were computed and "
         "each lies in its interval (column `exact`)."
     )
     lines.append("")
@@ -130,11 +135,14 @@ def report(records, path_md, path_png, rtol, mirror=None):
         Ns = sorted(recs)
         P = {N: (_frac(recs[N]["P"][0]), _frac(recs[N]["P"][1])) for N in Ns}
         E = {N: (_frac(recs[N]["E"][0]), _frac(recs[N]["E"][1])) for N in Ns}
+        upper = {N: (polarisation_upper_bound(m, N), time_upper_bound(m, N)) for N in Ns} if m == 2 else {}
         bad = [N for N in Ns if not (recs[N]["P_bound_holds"] and recs[N]["E_bound_holds"])
-               or recs[N]["exact_contained"] is False]
+               or recs[N]["exact_contained"] is False
+               or (N in upper and (P[N][0] > upper[N][0] or E[N][0] > upper[N][1]))]
         lines += [f"## m = {m}", "",
-                  "| N | orbits | P_N in | P_{N+1}/P_N in | E_N in | E_{N+1}/E_N in | L_N | P_N / L_N | E lower | exact | s |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| N | orbits | P_N in | P_{N+1}/P_N in | E_N in | E_{N+1}/E_N in | L_N | P_N / L_N | E lower "
+                  "| U_N | E upper | exact | s |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for N in Ns:
             rp = interval_ratio(P[N + 1], P[N]) if N + 1 in P else None
             re = interval_ratio(E[N + 1], E[N]) if N + 1 in E else None
@@ -144,14 +152,20 @@ def report(records, path_md, path_png, rtol, mirror=None):
                 f"| {N} | {recs[N]['states']:,} | {fmt_interval(*P[N])} | "
                 f"{fmt_interval(*rp, 8) if rp else '-'} | {fmt_interval(*E[N], 9)} | "
                 f"{fmt_interval(*re, 8) if re else '-'} | {sci(L, 3)} | {float(P[N][0] / L):.3g} | "
-                f"{float(time_lower_bound(m, N)):.4g} | {exact} | {recs[N]['seconds']:.2f} |"
+                f"{float(time_lower_bound(m, N)):.4g} | {sci(upper[N][0], 3) if N in upper else '-'} | "
+                f"{f'{float(upper[N][1]):.4g}' if N in upper else '-'} | {exact} | {recs[N]['seconds']:.2f} |"
             )
         mids = {N: float((P[N][0] + P[N][1]) / 2) for N in Ns}
         emids = {N: float((E[N][0] + E[N][1]) / 2) for N in Ns}
         est = ratio_limit_estimate(mids)
         grow = growth_estimate(emids)
         alpha = path_rate(m)
-        lines += ["", f"* Proven bounds violated: {bad if bad else 'none'} (every N above checked).",
+        lines += ["", f"* Proven bounds violated: {bad if bad else 'none'} (every N above checked)."]
+        if upper:
+            lines.append(f"* Proven (m = 2, Theorems 4-5): liminf -(1/N) log P_N >= (2/3) log 2 = {2 * math.log(2) / 3:.4f}; "
+                         f"at N = {Ns[-1]} U_N / P_N = {float(upper[Ns[-1]][0] / P[Ns[-1]][1]):.3g} and "
+                         f"E upper / E_N = {float(upper[Ns[-1]][1] / E[Ns[-1]][1]):.3g} (the upper bounds are far from tight).")
+        lines += [
                   f"* Proven: limsup -(1/N) log P_N <= alpha_{m} = {alpha:.6f} (the rate of L_N).  Measured at "
                   f"N = {Ns[-1]}: -(1/N) log P_N = {-math.log(mids[Ns[-1]]) / Ns[-1]:.4f}."]
         if est:
@@ -168,7 +182,7 @@ def report(records, path_md, path_png, rtol, mirror=None):
                 lines.append("* Measured: (P_(N+1)/P_N - 1/4) N = " + ", ".join(
                     f"{float((P[N + 1][0] + P[N + 1][1]) / (P[N][0] + P[N][1])) * N - N / 4:.4f} (N = {N})" for N in picks) + ".")
         if grow:
-            lines.append(f"* E_N (measured, not proven beyond the lower bound): E_N / N^2 = {grow['E_over_N2_last']:.4f} at "
+            lines.append(f"* E_N (measured; proven only the columns E lower and, for m = 2, E upper): E_N / N^2 = {grow['E_over_N2_last']:.4f} at "
                          f"N = {Ns[-1]}, local exponent d log E / d log N = {grow['last_local_exponent']:.4f}; "
                          f"{grow['method']}: a = {grow['fit_a']:.4f}, b = {grow['fit_b']:.4f}.")
         lines.append("")
@@ -195,6 +209,10 @@ def plot(summary, records, path_png):
         Ls = [math.log10(_frac(records[(m, N)]["L"]).numerator) - math.log10(_frac(records[(m, N)]["L"]).denominator)
               for N in Ns]
         ax1.plot(Ns, Ls, "--", lw=1, color=col, label=f"m = {m}: proven lower bound L_N")
+        if m == 2:
+            Us = [math.log10(polarisation_upper_bound(2, N).numerator) - math.log10(polarisation_upper_bound(2, N).denominator)
+                  for N in Ns]
+            ax1.plot(Ns, Us, "-.", lw=1, color=col, label="m = 2: proven upper bound U_N (Theorem 4)")
         ax2.plot(Ns, [emids[N] / N**2 for N in Ns], "o-", ms=2.5, color=col, label=f"m = {m}: certified E_N / N^2")
         ax2.plot(Ns, [float(time_lower_bound(m, N)) / N**2 for N in Ns], "--", lw=1, color=col,
                  label=f"m = {m}: proven lower bound (N^2 - m[N odd])/(2m N^2)")
@@ -203,7 +221,7 @@ def plot(summary, records, path_png):
     ax1.plot(ref, [-N * math.log10(4) for N in ref], ":", color="grey", lw=1, label="slope of 4^-N (reference)")
     ax1.set_xlabel("memory N")
     ax1.set_ylabel("log10 P(polarisation)")
-    ax1.set_ylim(bottom=max(-300, ax1.get_ylim()[0]))
+    ax1.set_ylim(bottom=max(-300, ax1.get_ylim()[0]), top=5)
     ax1.legend(fontsize=7)
     ax1.set_title("P(polarisation) from the balanced start")
     ax2.set_xlabel("memory N")
