@@ -237,7 +237,7 @@ def plot(summary, records, path_png):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--m2-max", type=int, default=200)
-    parser.add_argument("--m3", default="2-40,50,51,60,61,70,71,80,81",
+    parser.add_argument("--m3", default="2-40,50,51,60,61,70,71,80,81,100",
                         help="m = 3 memories: comma list of N and ranges a-b")
     parser.add_argument("--rtol", type=float, default=1e-9)
     parser.add_argument("--cache", default="/tmp/decay_cache.jsonl")
