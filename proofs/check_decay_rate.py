@@ -438,10 +438,10 @@ def check_upper_bounds():
     for N, t1 in T1.items():
         if t1 > N * (N * N - N % 2) or t1 > F(111 * N * N, 10) or first_freeze_upper_bound(N) < t1:
             fail(f"E[tau_1] = {t1} > F_N at N={N}")
-    if not any(t1 > F(N * N, 8) for N, t1 in T1.items()):
-        fail("the control E[tau_1] <= N^2/8 is not caught")
         if P[N] > t1 * F(2) ** (upper_threshold(N) + 1 - N):
             fail(f"P_N > E[tau_1] 2^(d1+1-N) at N={N}")
+    if not any(t1 > F(N * N, 8) for N, t1 in T1.items()):
+        fail("the control E[tau_1] <= N^2/8 is not caught")
     if any(P[N] > polarisation_upper_bound(2, N) for N in P) or any(E[N] > time_upper_bound(2, N) for N in E):
         fail("U_N < P_N or T_N < E_N")
     for N in range(2, 400):

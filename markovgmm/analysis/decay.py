@@ -45,7 +45,9 @@ all ``N`` for ``m >= 3``.  For every computed ``N`` the certified upper end
 *is* a proven upper bound on ``P_N`` (a super-solution checked exactly), but
 it is not a statement for all ``N``.  The limit of the ratio ``P_{N+1}/P_N``
 is only *estimated* (:func:`ratio_limit_estimate`; about ``1/4``, far from
-the proven ``2^(-2/3)``), and so is the order ``N^2`` of ``E_N``.
+the proven bound ``limsup P_N^(1/N) <= 2^(-2/3)`` for ``m = 2``), and so is the
+limit of ``E_N / N^2`` (for ``m >= 3`` even the order ``N^2`` of ``E_N`` is
+unproven).
 """
 
 from __future__ import annotations
