@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-from scipy.sparse.csgraph import breadth_first_order
 
 from ..observables import silo_sizes, silos_of_weights
-from .classes import closed_classes
+from .classes import closed_classes, reachable_from, small
 from .linalg import solve_absorbing
 from .propagation import propagate
 
@@ -87,7 +86,16 @@ class AbsorptionResult:
 
 
 def reachable_states(chain, start):
-    """State numbers reachable from ``start`` (itself included), sorted."""
+    """State numbers reachable from ``start`` (itself included), sorted.
+
+    Breadth-first search: :func:`~markovgmm.analysis.classes.reachable_from`
+    on the chain's CSR arrays for a small chain (no scipy), scipy's
+    ``breadth_first_order`` otherwise.
+    """
+    if small(chain.n_states):
+        return reachable_from(chain.indptr, chain.indices, int(start))
+    from scipy.sparse.csgraph import breadth_first_order
+
     return np.sort(breadth_first_order(chain.structure(), start, directed=True, return_predecessors=False))
 
 

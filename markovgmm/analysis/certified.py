@@ -44,7 +44,6 @@ from fractions import Fraction
 from math import log2
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..errors import InputError, TooLargeError
 from ..numbers import decimal_str, fraction_str
@@ -169,6 +168,7 @@ def direct_solver(A):
 
     Returns a function ``solve(r) -> c`` with ``A c ~ r``.
     """
+    import scipy.sparse as sp
     from scipy.sparse.linalg import splu
 
     lu = splu(sp.csc_matrix(A), permc_spec="MMD_AT_PLUS_A")
@@ -184,6 +184,7 @@ def iterative_solver(A, drop_tol=1e-3, fill_factor=5, rtol=1e-10, maxiter=400):
     whatever the iteration reached (the certificate checks its residual exactly,
     so an inaccurate ``c`` only costs width or refinements).
     """
+    import scipy.sparse as sp
     from scipy.sparse.linalg import LinearOperator, bicgstab, gmres, spilu
 
     A = sp.csc_matrix(A)
@@ -213,12 +214,29 @@ ITERATIVE_STATES = 50_000
 def default_solver(A):
     """The float solver used unless another is given: SuperLU on each strongly
     connected block (:func:`~markovgmm.analysis.exact_kernel.block_solver`) up
-    to :data:`ITERATIVE_STATES` states, :func:`iterative_solver` beyond."""
+    to :data:`ITERATIVE_STATES` states, :func:`iterative_solver` beyond.  On
+    the scipy-free backend (at most
+    :data:`~markovgmm.analysis.classes.SMALL_STATES` transient states) the
+    certifier uses :func:`~markovgmm.analysis.exact_kernel.dense_solver` on
+    the dense ``A`` in place of the direct one (see :func:`_float_solve`)."""
     if A.shape[0] > ITERATIVE_STATES:
         return iterative_solver(A)
     from .exact_kernel import block_solver
 
     return block_solver(A)
+
+
+def _float_solve(system, float_solver):
+    """``solve(r)`` for ``system.A``: a user's ``float_solver`` always gets the
+    scipy CSC matrix (built on demand); the default is
+    :func:`~markovgmm.analysis.exact_kernel.dense_solver` where
+    :func:`default_solver` would factorise directly and the system is small
+    (no scipy import), and :func:`default_solver` otherwise."""
+    if float_solver is default_solver and system.small and system.n <= ITERATIVE_STATES:
+        from .exact_kernel import dense_solver
+
+        return dense_solver(system.dense_A())
+    return float_solver(system.A.tocsc())
 
 
 def _target_states(structure, target, K):
@@ -277,7 +295,7 @@ class _Certifier:
                 "; use the lumped chain (lump=True, --lump on), which is certified block by block"
             )
         system = _ExactSystem(self.chain, self.transient)
-        self.solve = self.float_solver(system.A.tocsc())
+        self.solve = _float_solve(system, self.float_solver)
         self.position = int(np.searchsorted(self.transient, self.start))
         # z: A z = 1 refined until its exact residual is below 1/2, so A z >= mu = 1 - max r >= 1/2 > 0.
         d = system.d
@@ -407,6 +425,8 @@ class _BlockwiseCertifier:
         self.max_refinements, self.float_solver = max_refinements, float_solver or default_solver
         self.d = int(chain.denominator)
         rows, cols, vals, n = submatrix(chain, transient, transient)
+        import scipy.sparse as sp
+
         self.V = sp.csr_matrix((np.arange(len(rows)) + 1, (rows, cols)), shape=(n, n))
         self.vals = np.array([int(v) for v in vals.tolist()], dtype=object)
         self.blocks = _block_order(chain, transient)
@@ -466,7 +486,7 @@ class _BlockwiseCertifier:
         cached = self._block_solvers.get(int(block[0]))
         if cached is None:
             system = _ExactSystem(self.chain, self.transient[block])
-            solve = self.float_solver(system.A.tocsc())
+            solve = _float_solve(system, self.float_solver)
             Z, Ez, Rz, _, ok = system.refine(
                 np.full(nb, d, dtype=object), lambda X, E, R: max(R.tolist(), default=0) * 2 < d << E and E > 0,
                 self.max_refinements, solve,

@@ -13,9 +13,103 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse.csgraph import connected_components
 
-__all__ = ["ClosedClass", "ClassStructure", "closed_classes"]
+__all__ = ["ClosedClass", "ClassStructure", "closed_classes", "strong_components", "reachable_from", "small", "SMALL_STATES"]
+
+#: Chains (or transient sets) of at most this many states are analysed without scipy: strong
+#: components by :func:`strong_components`, reachability by :func:`reachable_from`, dense numpy
+#: float solves and dense int64 exact products (``benchmarks/results_startup.md``: a small
+#: ``absorb`` then never imports scipy, whose import costs ~0.33 s CPU).  Larger ones use
+#: ``scipy.sparse``.  The same functions decide what is computed on either backend.
+SMALL_STATES = 400
+
+
+def small(n):
+    """Whether ``n`` states are in the scipy-free (dense numpy) backend: ``n <= SMALL_STATES``."""
+    return n <= SMALL_STATES
+
+
+def strong_components(indptr, indices, n):
+    """Strongly connected components of the graph with CSR arrays ``indptr, indices``
+    on ``n`` nodes: ``(count, label)`` with ``label`` an (n,) int64 array.
+
+    Iterative Tarjan (no recursion), ``O(n + edges)``; components are numbered
+    in the order Tarjan completes them, i.e. every component is numbered
+    after every component it reaches (a reverse topological order of the
+    condensation).  The scipy-free backend of :func:`closed_classes`.
+
+    >>> strong_components(np.array([0, 1, 2, 3, 3]), np.array([1, 0, 3]), 4)[1].tolist()
+    [0, 0, 2, 1]
+    """
+    indptr = np.asarray(indptr).tolist()
+    indices = np.asarray(indices).tolist()
+    index = [-1] * n
+    low = [0] * n
+    on_stack = [False] * n
+    label = [-1] * n
+    stack, counter, count = [], 0, 0
+    for root in range(n):
+        if index[root] >= 0:
+            continue
+        work = [(root, indptr[root])]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack[root] = True
+        while work:
+            v, edge = work[-1]
+            end = indptr[v + 1]
+            while edge < end:
+                w = indices[edge]
+                edge += 1
+                if index[w] < 0:
+                    work[-1] = (v, edge)
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack[w] = True
+                    work.append((w, indptr[w]))
+                    break
+                if on_stack[w] and index[w] < low[v]:
+                    low[v] = index[w]
+            else:
+                work.pop()
+                if work:
+                    u = work[-1][0]
+                    if low[v] < low[u]:
+                        low[u] = low[v]
+                if low[v] == index[v]:
+                    while True:
+                        w = stack.pop()
+                        on_stack[w] = False
+                        label[w] = count
+                        if w == v:
+                            break
+                    count += 1
+    return count, np.array(label, dtype=np.int64)
+
+
+def reachable_from(indptr, indices, start):
+    """Sorted node numbers reachable from ``start`` (itself included) in the
+    CSR graph ``indptr, indices``: breadth-first frontiers in numpy.
+
+    >>> reachable_from(np.array([0, 1, 2, 2]), np.array([1, 2]), 0).tolist()
+    [0, 1, 2]
+    """
+    indptr = np.asarray(indptr)
+    indices = np.asarray(indices)
+    seen = np.zeros(len(indptr) - 1, dtype=bool)
+    seen[start] = True
+    frontier = np.array([start], dtype=np.int64)
+    while len(frontier):
+        starts, ends = indptr[frontier], indptr[frontier + 1]
+        lengths = ends - starts
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        nxt = np.unique(indices[offsets])
+        nxt = nxt[~seen[nxt]]
+        seen[nxt] = True
+        frontier = nxt
+    return np.flatnonzero(seen)
 
 
 @dataclass(frozen=True)
@@ -73,7 +167,10 @@ def closed_classes(chain):
     Notes
     -----
     Strongly connected components by ``scipy.sparse.csgraph`` (Tarjan / Pearce),
-    ``O(states + transitions)``.  Classes are ordered by their smallest state.
+    or by :func:`strong_components` on the chain's own CSR arrays for at most
+    :data:`SMALL_STATES` states (no scipy import), ``O(states + transitions)``
+    either way.  Classes are ordered by their smallest state, so they do not
+    depend on how the components are numbered.
 
     Examples
     --------
@@ -82,8 +179,12 @@ def closed_classes(chain):
     >>> [(c.kind, c.component, c.camps) for c in cs.classes]
     [('consensus', 0, {0: 2}), ('polarised', None, {0: 1, 1: 1}), ('polarised', None, {1: 1, 0: 1}), ('consensus', 1, {1: 2})]
     """
-    structure = chain.structure()
-    _, scc = connected_components(structure, directed=True, connection="strong")
+    if small(chain.n_states):
+        _, scc = strong_components(chain.indptr, chain.indices, chain.n_states)
+    else:
+        from scipy.sparse.csgraph import connected_components
+
+        _, scc = connected_components(chain.structure(), directed=True, connection="strong")
     rows = np.repeat(np.arange(chain.n_states), np.diff(chain.indptr))
     leaving = scc[rows] != scc[chain.indices]
     open_components = np.zeros(scc.max() + 1, dtype=bool)

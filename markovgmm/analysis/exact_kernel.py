@@ -12,12 +12,12 @@ from __future__ import annotations
 from math import ceil, log2
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..chain.assembly import LIMB_BITS, int64_limbs, numerators_to_float
+from .classes import small
 from .linalg import submatrix
 
-__all__ = ["ExactSystem", "CORRECTION_BITS", "block_solver"]
+__all__ = ["ExactSystem", "CORRECTION_BITS", "block_solver", "dense_solver"]
 
 #: Bits kept of each float64 correction (a float64 has 53).
 CORRECTION_BITS = 52
@@ -35,6 +35,11 @@ class ExactSystem:
     exact int64 row sum; the products are recombined as Python integers
     (``O(n)`` per pair, never per nonzero).  :meth:`product_by_objects` is the
     independent Python-integer reference.
+
+    Backends: for at most :data:`~markovgmm.analysis.classes.SMALL_STATES`
+    states (``self.small``) the pieces are dense int64 numpy matrices (the
+    same row-sum bound holds: the zeros add nothing) and the float ``A`` is
+    :meth:`dense_A`; ``A`` (scipy CSR, float64) is built on first use only.
     """
 
     def __init__(self, chain, transient):
@@ -78,10 +83,26 @@ class ExactSystem:
                 if piece.any():
                     self._pieces.append((width * j + self.piece_bits * i, piece))
         self._stacked = None
-        Q = sp.csr_matrix((numerators_to_float(None, self.d, limbs=limbs), self.cols, self.indptr), shape=(n, n))
+        self.small = small(n)
+        self._q = numerators_to_float(None, self.d, limbs=limbs)  # float64 entries of Q, aligned with rows/cols
         del limbs
-        self.A = (sp.identity(n, format="csr") - Q).tocsr()
-        del Q
+        self._A = None
+
+    @property
+    def A(self):
+        """``I - Q`` as a float64 ``scipy.sparse.csr_matrix`` (built on first use)."""
+        if self._A is None:
+            import scipy.sparse as sp
+
+            Q = sp.csr_matrix((self._q, self.cols, self.indptr), shape=(self.n, self.n))
+            self._A = (sp.identity(self.n, format="csr") - Q).tocsr()
+        return self._A
+
+    def dense_A(self):
+        """``I - Q`` as a dense float64 numpy array."""
+        A = np.eye(self.n)
+        A[self.rows, self.cols] -= self._q
+        return A
 
     @property
     def heads(self):
@@ -91,7 +112,16 @@ class ExactSystem:
 
     def _stack(self):
         """One int64 CSR matrix per piece ``V_p``, all sharing the index arrays."""
+        if self._stacked is None and self.small:
+            stacked = []
+            for _w, piece in self._pieces:
+                dense = np.zeros((self.n, self.n), dtype=np.int64)
+                dense[self.rows, self.cols] = piece  # distinct (row, col) pairs
+                stacked.append(dense)
+            self._stacked = stacked
         if self._stacked is None:
+            import scipy.sparse as sp
+
             self._stacked = [sp.csr_matrix((piece, self.cols, self.indptr), shape=(self.n, self.n)) for _w, piece in self._pieces]
         return self._stacked
 
@@ -117,7 +147,7 @@ class ExactSystem:
             return out
         climbs = np.stack(climbs, axis=1)
         for (weight, _piece), V in zip(self._pieces, self._stack()):
-            Y = V @ climbs  # (n, limbs), exact int64 row sums
+            Y = V @ climbs  # (n, limbs), exact int64 row sums (numpy integer matmul, no BLAS, on the dense backend)
             for k in range(climbs.shape[1]):
                 out += Y[:, k].astype(object) * (1 << (weight + c * k))
         return out
@@ -197,6 +227,7 @@ def block_solver(A, merge=64):
     >>> np.round(block_solver(A)(np.array([1.0, 0.75, 0.0])), 12).tolist()
     [1.5, 1.0, 0.5]
     """
+    import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components
     from scipy.sparse.linalg import splu
 
@@ -250,5 +281,30 @@ def block_solver(A, merge=64):
         out = np.empty(n)
         out[perm] = x
         return out
+
+    return solve
+
+
+def dense_solver(A):
+    """Float solver ``solve(r) -> c`` with ``A c ~ r`` for a dense numpy ``A``:
+    one dense inverse (LAPACK ``getrf``/``getri``), then a product per call,
+    BLAS on one thread (:func:`~markovgmm.analysis.linalg.one_blas_thread`).
+    The default float side of the certificate on the scipy-free backend (at
+    most :data:`~markovgmm.analysis.classes.SMALL_STATES` states).  Only the
+    float side: the residual is recomputed exactly (:meth:`ExactSystem.refine`),
+    so the solver's accuracy affects only how many refinements are needed.
+
+    >>> np.round(dense_solver(np.array([[1.0, -0.5, 0.0], [0.0, 1.0, -0.5], [0.0, -0.5, 1.0]]))(np.array([1.0, 0.75, 0.0])), 12).tolist()
+    [1.5, 1.0, 0.5]
+    """
+    from .linalg import one_blas_thread
+
+    n = len(A)
+    with one_blas_thread(n):
+        inverse = np.linalg.inv(np.array(A, dtype=np.float64))
+
+    def solve(r):
+        with one_blas_thread(n):
+            return inverse @ np.asarray(r, dtype=np.float64)
 
     return solve

@@ -28,6 +28,13 @@ to one integer vector over a common denominator.  Blocks are solved by
 Every block's solution, from whichever solver, is verified by substituting it
 back exactly (sparse, in Python integers) before it is used, so every exact
 result returned here satisfies the block-triangular system exactly.
+
+Backends.  Up to :data:`~markovgmm.analysis.classes.SMALL_STATES` transient
+states nothing here imports scipy: the blocks come from
+:func:`~markovgmm.analysis.classes.strong_components` (Tarjan, which numbers
+the blocks in solve order), rows are selected from numpy CSR arrays, and the
+float blocks are dense LAPACK solves; the block order, right-hand sides and
+exact verification are the same code on both backends.
 """
 
 from __future__ import annotations
@@ -36,10 +43,9 @@ from fractions import Fraction
 from math import gcd, isqrt, lcm
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from ..errors import TooLargeError
+from .classes import small, strong_components
 
 __all__ = ["solve_absorbing", "submatrix", "dixon_solve", "rational_reconstruction", "ExactSolution", "MAX_DENSE_BLOCK", "DIXON_MIN_BLOCK"]
 
@@ -72,6 +78,17 @@ def _block_order(chain, transient):
     from graphlib import TopologicalSorter
 
     rows, cols, _, n = submatrix(chain, transient, transient)
+    if small(n):
+        # Tarjan numbers each component after every component it reaches: that is the solve order.
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        n_blocks, block = strong_components(indptr, cols, n)
+        order = np.argsort(block, kind="stable")
+        heads = np.searchsorted(block[order], np.arange(n_blocks + 1))
+        return [order[heads[b] : heads[b + 1]].astype(np.int64) for b in range(n_blocks)]
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
     graph = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
     n_blocks, block = connected_components(graph, directed=True, connection="strong")
     # Reverse topological order of the condensation: a block is solved after every block it reaches.
@@ -117,11 +134,45 @@ def solve_absorbing(chain, transient, rhs, progress=None):
             f"exact: a block of {largest:,} transient states that all reach each other is beyond the dense exact "
             f"solver ({MAX_DENSE_BLOCK:,}); use the float path"
         )
-    Q = sp.csr_matrix((np.arange(len(rows)) + 1, (rows, cols)), shape=(T, T))  # positions into vals
+    positions = np.arange(len(rows)) + 1  # positions into vals
+    if small(T):
+        Q = _RowsCSR(rows, cols, positions, T)
+    else:
+        import scipy.sparse as sp
+
+        Q = sp.csr_matrix((positions, (rows, cols)), shape=(T, T))
     solved = np.zeros(T, dtype=bool)
     if chain.exact:
         return _solve_exact(chain, Q, vals, rhs, blocks, solved, progress)
+    if small(T):
+        return _solve_float_dense(chain, Q, vals, rhs, blocks, progress)
     return _solve_float(chain, Q, vals, rhs, blocks, solved, progress)
+
+
+class _RowsCSR:
+    """The little of ``scipy.sparse.csr_matrix`` that :func:`_block_parts` uses
+    (row selection ``Q[rows]`` with sorted column indices, ``shape``), in numpy:
+    the scipy-free backend for at most :data:`~markovgmm.analysis.classes.SMALL_STATES`
+    transient states.  Built from triplets with distinct ``(row, col)`` pairs."""
+
+    def __init__(self, rows, cols, data, n, indptr=None):
+        if indptr is None:
+            order = np.lexsort((cols, rows))
+            rows, cols, data = rows[order], cols[order], data[order]
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        self.indptr, self.indices, self.data, self.shape = indptr, np.asarray(cols), np.asarray(data), (len(indptr) - 1, n)
+
+    def __getitem__(self, selected):
+        selected = np.asarray(selected, dtype=np.int64)
+        starts, lengths = self.indptr[selected], np.diff(self.indptr)[selected]
+        take = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        indptr = np.zeros(len(selected) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        return _RowsCSR(None, self.indices[take], self.data[take], self.shape[1], indptr=indptr)
+
+    def sort_indices(self):
+        """Column indices are sorted within every row already."""
 
 
 def _block_parts(Q, vals, block, solved):
@@ -325,6 +376,26 @@ def _single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+_CONTROLLER = []
+
+
+def one_blas_thread(n=None):
+    """Context: BLAS on one thread (threadpoolctl, one cached controller, so
+    entering costs microseconds).  The dense backend's small LAPACK / BLAS calls
+    are slower on several threads of a shared machine, and CPU time, not
+    wall time, is what a small run should save.  For ``n < 64`` states nothing
+    is limited (creating the controller costs ~4 ms CPU, more than such a solve)."""
+    if n is not None and n < 64:
+        from contextlib import nullcontext
+
+        return nullcontext()
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+
+
 def _prime_below(x):
     """The largest prime below ``x`` (flint's primality test)."""
     import flint
@@ -414,6 +485,8 @@ def dixon_solve(rows, cols, values, n, B, scale=1, max_steps=None):
 
 
 def _lift(apply_inverse, p, rows, cols, values, n, B, scale, max_steps):
+    import scipy.sparse as sp
+
     c = B.shape[1]
     A = sp.csr_matrix((values.astype(np.int64), (rows, cols)), shape=(n, n))
     r = B.astype(object)
@@ -529,7 +602,32 @@ def _candidate(digits, p, M, den, unscale):
     return out, den
 
 
+def _solve_float_dense(chain, Q, vals, rhs, blocks, progress):
+    """The float block solve of :func:`_solve_float` on the scipy-free backend
+    (``Q`` a :class:`_RowsCSR`): couplings by numpy scatter-adds, each block a
+    dense LAPACK ``gesv`` solve."""
+    T, c = rhs.shape
+    X = np.zeros((T, c))
+    vals = np.asarray(vals, dtype=np.float64)
+    B_all = np.asarray(rhs, dtype=np.float64)
+    done = 0
+    with one_blas_thread(T):
+        for block in blocks:
+            nb = len(block)
+            (ir, ic, iv), (orow, ocol, oval) = _block_parts(Q, vals, block, None)
+            B = B_all[block].copy()
+            np.add.at(B, orow, oval[:, None] * X[ocol])
+            A = np.eye(nb)
+            np.add.at(A, (ir, ic), -iv)
+            X[block] = np.linalg.solve(A, B) if nb > 1 else B / A[0, 0]
+            done += nb
+            if progress:
+                progress(done)
+    return X
+
+
 def _solve_float(chain, Q, vals, rhs, blocks, solved, progress):
+    import scipy.sparse as sp
     from scipy.sparse.linalg import splu
 
     T, c = rhs.shape
