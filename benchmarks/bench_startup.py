@@ -11,6 +11,13 @@ have 1,000 to 30,000 digits: :func:`markovgmm.numbers.decimal_digits` (one
 scaled integer division) against the formatter it replaced (text lengths of
 ``p`` and ``q`` and ``Fraction`` powers of ten), in this process, median of 5.
 
+Part 3: the threshold ``analysis.classes.SMALL_STATES`` of the scipy-free
+backend: in one process (scipy already imported, so only the computation is
+timed), the float absorption solve from every state and the certified
+kernel (exact system, default float solver, 6 refinements of ``A t = 1``) on
+all transient states of unlumped m=3, K=2 chains, with each backend forced
+by the threshold; median of 3.
+
 Writes benchmarks/results_startup.md.
 """
 
@@ -136,6 +143,49 @@ def decimal_rows():
     return rows
 
 
+def threshold_rows():
+    import numpy as np
+    import scipy.sparse.csgraph  # noqa: F401  (imported up front: only the computation is timed)
+    import scipy.sparse.linalg  # noqa: F401
+
+    from markovgmm import System
+    from markovgmm.analysis import classes
+    from markovgmm.analysis.absorption import absorption_probabilities
+    from markovgmm.analysis.certified import _float_solve, default_solver
+    from markovgmm.analysis.exact_kernel import ExactSystem
+    from markovgmm.chain.build import build_chain
+
+    def kernel(chain, transient):
+        system = ExactSystem(chain, transient)
+        solve = _float_solve(system, default_solver)
+        system.refine(np.full(system.n, system.d, dtype=object), lambda X, E, R: False, 6, solve)
+
+    def timed(function):
+        times = []
+        for _ in range(3):
+            t0 = time.process_time()
+            function()
+            times.append(time.process_time() - t0)
+        return statistics.median(times)
+
+    saved = classes.SMALL_STATES
+    rows = []
+    try:
+        for N in (4, 5, 6, 7, 8, 10, 12):
+            system = System(agents=3, components=2, memory=N)
+            float_chain, exact_chain = build_chain(system, exact=False), build_chain(system)
+            transient = classes.closed_classes(exact_chain).transient
+            cells = []
+            for threshold in (10**9, -1):  # dense numpy, then scipy.sparse
+                classes.SMALL_STATES = threshold
+                cells += [timed(lambda: absorption_probabilities(float_chain)), timed(lambda: kernel(exact_chain, transient))]
+            rows.append(f"| {N} | {float_chain.n_states:,} | {len(transient):,} | {cells[0] * 1e3:.1f} | {cells[2] * 1e3:.1f} | {cells[1] * 1e3:.1f} | {cells[3] * 1e3:.1f} |")
+            print(rows[-1], flush=True)
+    finally:
+        classes.SMALL_STATES = saved
+    return rows
+
+
 def main():
     lines = [
         "# Start-up CPU (issue 12 item 5) and decimal output (issue 13)",
@@ -159,12 +209,37 @@ def main():
         "What the rows show: `--help`, `--version` and the command helps import no numpy, scipy or networkx",
         "(`simulate --help` imports numpy for its defaults); tests/test_startup.py asserts which libraries each",
         "of these, and a small `absorb`, leaves unimported.  Building a small chain needs numpy only (the named",
-        "reading graphs no longer go through networkx).  A small `absorb` still imports scipy.sparse for its",
-        "class decomposition (csgraph), its float solve and the certified check's sparse LU, and that import is",
-        "most of its cost: compare it with the `import numpy, scipy.sparse...` row.  (With scipy 1.17 and",
-        "numpy 2.4, `import scipy.sparse` also loads `numpy.f2py` and `numpy.testing` through",
-        "`scipy._lib.array_api_compat`.)  A scipy-free path for small chains is not built (see the report of",
-        "issue 12 item 5).",
+        "reading graphs no longer go through networkx).  A small `absorb` (at most `SMALL_STATES` states, see",
+        "below) imports no scipy: closed classes and reachability by an iterative Tarjan / breadth-first search",
+        "on the chain's CSR arrays, dense numpy block solves, and the certified check's exact products as dense",
+        "int64 matrices with a dense float solver (tests/test_startup.py asserts `{numpy}` is all it loads;",
+        "tests/test_small_backend.py compares the two backends).  Compare it with the",
+        "`import numpy, scipy.sparse...` row, the import it no longer pays.  (With scipy 1.17 and numpy 2.4,",
+        "`import scipy.sparse` also loads `numpy.f2py` and `numpy.testing` through `scipy._lib.array_api_compat`.)",
+        "Absolute CPU follows the shared machine's load: in five runs of this script (the scipy-free backend in",
+        "place) the default `absorb --quiet` took 0.222-0.268 s while `import numpy` took 0.142-0.175 s; its",
+        "ratio to `import numpy` was 1.52-1.63 in every run (3.81 in the run before the backend).",
+        "",
+        "## The threshold of the scipy-free backend (`analysis.classes.SMALL_STATES`)",
+        "",
+        "Milliseconds of CPU in one process with scipy already imported (the computation only), median of 3;",
+        "unlumped m=3, K=2 chains; float solve from every state (`absorption_probabilities`), and the",
+        "certified kernel on all transient states (exact system, default float solver, 6 refinements).",
+        "",
+        "| N | states | transient | float dense | float sparse | certified dense | certified sparse |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += threshold_rows()
+    lines += [
+        "",
+        "The dense certified kernel grows as the square of the transient states (dense int64 products) plus the",
+        "cube (one dense inverse); the sparse one about linearly.  Below the threshold the dense float solve is the faster one.",
+        "`SMALL_STATES = 400`: at 335 transient states the dense certified kernel costs about 1-1.5 ms more per",
+        "refinement than the sparse one, and a certified check runs at most 12 refinements in each of its K + 5",
+        "refinement loops (K + 4 quantities and A z = 1), so the extra cost stays below the scipy import it saves (the",
+        "`import numpy, scipy.sparse...` row minus the `import numpy` row).  Dense BLAS / LAPACK calls of 64 or",
+        "more states run on one BLAS thread (threadpoolctl): on this shared machine several threads cost many",
+        "times the CPU.",
     ]
     lines += [
         "",
