@@ -45,6 +45,7 @@ from math import gcd, isqrt, lcm
 import numpy as np
 
 from ..errors import TooLargeError
+from ..chain.assembly import sum_by_key
 from .classes import small, strong_components
 
 __all__ = ["solve_absorbing", "submatrix", "dixon_solve", "rational_reconstruction", "ExactSolution", "MAX_DENSE_BLOCK", "DIXON_MIN_BLOCK"]
@@ -224,12 +225,7 @@ def _block_matrix(nb, d, ir, ic, iv):
     rows = np.concatenate([np.arange(nb), ir])
     cols = np.concatenate([np.arange(nb), ic])
     values = np.concatenate([np.full(nb, d, dtype=object), -np.asarray(iv, dtype=object)])
-    key = rows * nb + cols
-    order = np.argsort(key, kind="stable")
-    key, values = key[order], values[order]
-    heads = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    values = np.add.reduceat(values, heads)
-    key = key[heads]
+    key, values = sum_by_key(rows * nb + cols, values)
     keep = values != 0
     return key[keep] // nb, key[keep] % nb, values[keep]
 

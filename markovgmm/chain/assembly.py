@@ -29,7 +29,8 @@ from . import laws, mirror
 from .states import global_index, rank_counts
 from .symmetry import orbit_numbers
 
-__all__ = ["Chain", "estimate_cost", "check_cost", "assemble_rows", "agent_laws", "local_table", "int64_limbs", "numerators_to_float"]
+__all__ = ["Chain", "estimate_cost", "check_cost", "assemble_rows", "agent_laws", "local_table", "int64_limbs", "numerators_to_float",
+           "sum_by_key"]
 
 _INT64_SAFE = laws.INT64_SAFE
 #: Transitions expanded per chunk of rows before merging duplicates (bounds the temporaries).
@@ -488,19 +489,32 @@ def assemble_rows(system, ranks, exact, table=None, column_map=None, progress=No
         if column_map is not None:
             cols = column_map(cols)
         ncols = int(cols.max()) + 1 if len(cols) else 1
-        key = rows * ncols + cols
-        order = np.argsort(key, kind="stable")
-        key, data = key[order], data[order]
-        if len(key):
-            heads = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-            data = np.add.reduceat(data, heads)
-            key = key[heads]
+        key, data = sum_by_key(rows * ncols + cols, data)
         rows, cols = key // ncols, key % ncols
         lengths[first : first + len(chunk)] = np.bincount(rows, minlength=len(chunk))
         pieces.append((cols, data))
         if progress:
             progress(first + len(chunk))
     return csr_from_pieces(lengths, pieces, exact, denominator)
+
+
+def sum_by_key(key, *values):
+    """Merge duplicate keys: ``(keys, *sums)`` with ``keys`` sorted and unique and
+    each ``sums[j][i]`` the sum of ``values[j]`` over the entries with key
+    ``keys[i]`` (int64, float or Python-object arrays; stable sort).
+
+    The one place where (row, column) duplicates of a sparse build are summed.
+
+    >>> k, v = sum_by_key(np.array([3, 1, 3]), np.array([1, 2, 4]))
+    >>> k.tolist(), v.tolist()
+    ([1, 3], [2, 5])
+    """
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    if not len(key):
+        return (key, *(np.asarray(v)[order] for v in values))
+    heads = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    return (key[heads], *(np.add.reduceat(np.asarray(v)[order], heads) for v in values))
 
 
 def csr_from_pieces(lengths, pieces, exact, denominator):

@@ -566,6 +566,7 @@ def _transition_bounds(system, lower, upper):
     ranks of every state.
     """
     from . import laws
+    from .assembly import sum_by_key
     from .states import all_states, global_index
 
     if system.model != "pool":
@@ -614,12 +615,7 @@ def _transition_bounds(system, lower, upper):
         data = [np.concatenate([v[:, i, :] for i in range(m)], axis=1) for v in laws_by_bound]
         denominator = agent_den * m
     rows = np.repeat(np.arange(n, dtype=np.int64), cols.shape[1])
-    key = rows * n + cols.ravel()
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    heads = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    lo_num, hi_num = (np.add.reduceat(d.ravel()[order], heads) for d in data)
-    key = key[heads]
+    key, lo_num, hi_num = sum_by_key(rows * n + cols.ravel(), *(d.ravel() for d in data))
     keep = hi_num != 0
     key, lo_num, hi_num = key[keep], lo_num[keep], hi_num[keep]
     unit = 2**VALUE_BITS

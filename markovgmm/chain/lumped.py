@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import population
-from .assembly import Chain, assemble_rows, check_cost, local_table
+from .assembly import Chain, assemble_rows, check_cost, local_table, sum_by_key
 from .states import global_index, local_ranks
 from .symmetry import (
     agent_group,
@@ -172,13 +172,7 @@ def _component_rows_from_population(system, group, reps, rep_index, exact, table
     entries = starts + offsets
     rows = np.repeat(np.arange(len(take), dtype=np.int64), lengths)
     cols, data = to_orbit[a_idx[entries]], a_val[entries]
-    key = rows * len(rep_index) + cols
-    order = np.argsort(key, kind="stable")
-    key, data = key[order], data[order]
-    if len(key):
-        heads = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        data = np.add.reduceat(data, heads)
-        key = key[heads]
+    key, data = sum_by_key(rows * len(rep_index) + cols, data)
     rows, cols = key // len(rep_index), key % len(rep_index)
     indptr = np.zeros(len(take) + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=len(take)), out=indptr[1:])
