@@ -107,7 +107,7 @@ def plot(rows, limits):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 6.0))
     for index, (K, N, _) in enumerate(SYSTEMS):
         color = f"C{index}"
         sub = [r for r in rows if r["components"] == K and r["memory"] == N]
@@ -127,8 +127,13 @@ def plot(rows, limits):
                 title="whole camp law vs Multinomial(m, Q) (exact)")
     axes[1].set(xlabel="agents m", title="o: |E n_0/m - Q_0|, s: pair correlation (exact)")
     axes[2].set(xlabel="agents m", ylabel="P(one camp)", title="P(one camp): exact (solid) vs mean field (dotted)")
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+    axes[1].xaxis.set_major_locator(FixedLocator(range(2, 9)))  # agents are integers, also on the log axis
+    axes[1].xaxis.set_minor_locator(NullLocator())
+    axes[1].xaxis.set_major_formatter(ScalarFormatter())
     for ax in axes:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)  # below the axes, off the data
         ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(HERE / "camps.png", dpi=110)
