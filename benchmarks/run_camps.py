@@ -52,7 +52,9 @@ def main():
            f"(m=2, K=2, N=2, {reference:.2f} s here).", "",
            "Complete graph, `support`, sync, r = 1, balanced start (every agent at `balanced_counts(N, K)`). "
            "Exact laws from the S_m-lumped chain; prediction `Multinomial(m, Q)` with `Q` the mean-field limit "
-           "(exact for symmetric K=2 starts, else a certified box; `tv radius` bounds the effect of the box on every TV). "
+           "(exact for symmetric K=2 starts, else a certified box; `tv radius` bounds the effect of the box on every TV; "
+           "the point is `box_point`, a probability vector inside the box; `Q` itself is a probability vector in the box, "
+           "`proofs/camps_mean_field.md` (4b)). "
            "All numbers below are exact values printed as floats; slopes are **measured** (least squares on log-log), "
            "not proven.", "",
            "## Mean-field limits Q", "", "| K | N | start | Q (point) | box width | exact | steps |", "|---|---|---|---|---|---|---|"]
