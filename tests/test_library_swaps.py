@@ -128,7 +128,7 @@ def test_lifting_runs_blas_on_one_thread_and_restores_it():
     import numpy  # noqa: F401  (loads numpy's BLAS, so threadpoolctl sees it)
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from markovgmm.analysis.linalg import _single_threaded_blas
+    from markovgmm.analysis.linalg import one_blas_thread
 
     def blas_threads():
         return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
@@ -136,6 +136,6 @@ def test_lifting_runs_blas_on_one_thread_and_restores_it():
     assert blas_threads(), "numpy's BLAS is not visible to threadpoolctl"
     with threadpool_limits(limits=2, user_api="blas"):
         before = blas_threads()
-        with _single_threaded_blas():
+        with one_blas_thread():
             assert blas_threads() == [1] * len(before)
         assert blas_threads() == before

@@ -362,16 +362,6 @@ class _InverseModP:
         return (s0 + (s1 << 16) + s2 * self.shift32) % p
 
 
-def _single_threaded_blas():
-    """BLAS on one thread inside the block, restored after (threadpoolctl).
-
-    The lifting loop does thousands of thin products (``n x n`` by ``n x 2c``);
-    on a loaded machine OpenBLAS threads make them tens of times slower."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 _CONTROLLER = []
 
 
@@ -379,7 +369,9 @@ def one_blas_thread(n=None):
     """Context: BLAS on one thread (threadpoolctl, one cached controller, so
     entering costs microseconds).  The dense backend's small LAPACK / BLAS calls
     are slower on several threads of a shared machine, and CPU time, not
-    wall time, is what a small run should save.  For ``n < 64`` states nothing
+    wall time, is what a small run should save; the Dixon lifting loop (thousands
+    of thin ``n x n`` by ``n x 2c`` products) is tens of times slower on several
+    threads of a loaded machine.  For ``n < 64`` states nothing
     is limited (creating the controller costs ~4 ms CPU, more than such a solve)."""
     if n is not None and n < 64:
         from contextlib import nullcontext
@@ -476,7 +468,7 @@ def dixon_solve(rows, cols, values, n, B, scale=1, max_steps=None):
     del dense
     apply_inverse = _InverseModP(inverse, p)
     del inverse
-    with _single_threaded_blas():
+    with one_blas_thread():
         return _lift(apply_inverse, p, rows, cols, values, n, B, scale, max_steps)
 
 
