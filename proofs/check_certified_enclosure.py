@@ -17,6 +17,11 @@
    expected_steps of analysis.absorb on small chains, also blockwise.
 7. Wide fallback: on random blocks, c 1 is a super-solution, floor/ceil
    sweeps stay sub-/super-solutions, are monotone and bracket y exactly.
+8. Adjoint enclosure (Claims 8-10): the identity x(s) = y^.b + r.x and the
+   bracket (4) exactly on random chains with wrong y^; the integer form of
+   r; the streamed code path against exact values; and an adversarial
+   solver (r = eps e_t with x(t) = 1) that makes the upper end of (4)
+   attained (tests/test_proofs.py halves the width and sees this fail).
 """
 
 import random
@@ -284,6 +289,106 @@ for trial in range(20):
         ok_sweeps &= all(a <= v <= b for a, v, b in zip(lo, y, hi))
     tried += 1
 check(ok_sweeps, f"wide fallback: c 1 and ceil sweeps are super-solutions, floor sweeps sub-solutions, monotone, bracketing y ({tried} random blocks x 60 sweeps)")
+
+
+# 8. Adjoint enclosure (streamed exact rows) ---------------------------------------
+def solve_transposed(V, rhs, d):
+    n = len(V)
+    AT = sp.Matrix(n, n, lambda i, j: (1 if i == j else 0) - sp.Rational(V[j][i], d))
+    y = AT.LUsolve(sp.Matrix(rhs))
+    return [Fraction(int(sp.fraction(v)[0]), int(sp.fraction(v)[1])) for v in y]
+
+
+ok_identity, ok_bracket4, ok_integer = True, True, True
+for trial in range(30):
+    n = rng.randrange(2, 7)
+    d = 2**rng.randrange(6, 10) * 3**rng.randrange(0, 3)
+    V, B = random_absorbing(n, 3, d)
+    s_ = rng.randrange(n)
+    e_s = [Fraction(int(i == s_)) for i in range(n)]
+    y = solve_transposed(V, e_s, d)
+    E = rng.randrange(10, 40)
+    Y = [int(round(v * 2**E)) + rng.randrange(-50, 50) for v in y]  # a wrong dyadic y^ = Y / 2^E
+    y_hat = [Fraction(v, 2**E) for v in Y]
+    ATy = [y_hat[j] - sum(Fraction(V[i][j], d) * y_hat[i] for i in range(n)) for j in range(n)]
+    r = [a - b for a, b in zip(e_s, ATy)]
+    # Claim 10: d 2^E r = d 2^E e_s - d Y + V^T Y, integers
+    R = [d * 2**E * int(i == s_) - d * Y[i] + sum(V[k][i] * Y[k] for k in range(n)) for i in range(n)]
+    ok_integer &= all(Fraction(Ri, d * 2**E) == ri for Ri, ri in zip(R, r))
+    for c in range(3):
+        b = [Fraction(row[c], d) for row in B]
+        x = solve_exact(V, b, d)
+        centre = sum(a * bb for a, bb in zip(y_hat, b))
+        ok_identity &= x[s_] == centre + sum(ri * xi for ri, xi in zip(r, x)) and x[s_] == sum(a * bb for a, bb in zip(y, b))
+        lower, upper = centre + sum(min(v, 0) for v in r), centre + sum(max(v, 0) for v in r)
+        ok_bracket4 &= lower <= x[s_] <= upper and all(0 <= xi <= 1 for xi in x)
+        ok_integer &= d * 2**E * centre == sum(a * row[c] for a, row in zip(Y, B))
+check(ok_identity, "Claim 8: x_C(s) = y . b_C = y^ . b_C + r . x_C exactly, 30 random chains x 3 targets, wrong y^")
+check(ok_bracket4, "Claim 9: y^ . b_C + sum r^- <= x_C(s) <= y^ . b_C + sum r^+ on the same chains")
+check(ok_integer, "Claim 10: d 2^E r = d 2^E e_s - d Y + V^T Y and d 2^E (y^ . b_C) = Y . B_C")
+
+from markovgmm.chain.lumped import build_lumped_chain, build_streamed_chain  # noqa: E402
+from markovgmm.analysis.certified import certified_absorb  # noqa: E402
+from markovgmm.analysis.classes import closed_classes  # noqa: E402
+
+ok_streamed = True
+for params in (dict(agents=4, components=2, memory=4), dict(agents=3, components=3, memory=3), dict(agents=5, components=2, memory=3)):
+    system = System(**params)
+    streamed, stored = build_streamed_chain(system), build_lumped_chain(system)
+    for start in np.flatnonzero(closed_classes(stored).class_of < 0)[:3].tolist():
+        report = certified_absorb(streamed, start)
+        exact = absorption_probabilities(stored, start)
+        lo, hi = (Fraction(v) for v in report["polarization_interval"])
+        ok_streamed &= lo <= exact.polarization() <= hi and report["relative_width"] < 1e-12
+        lo, hi = (Fraction(v) for v in report["consensus_interval"])
+        ok_streamed &= lo <= exact.consensus() <= hi
+check(ok_streamed, "adjoint code path: certified_absorb on streamed chains contains the exact P(polarisation), P(consensus)")
+
+ADJOINT_CASE = (dict(agents=3, components=2, memory=4), ((2, 2), (2, 2), (2, 2)), ((4, 0), (0, 4), (2, 2)))
+
+
+def adjoint_solver_towards(target_state, epsilon):
+    """A float solver whose first answer is y - eps A^{-T} e_t (y = A^{-T} e_s from the exact chain):
+    the residual is then eps e_t, and with x(t) = 1 the upper end of (4) is attained."""
+    def factory(chain, transient):
+        from markovgmm.analysis.linalg import submatrix
+
+        stored = build_lumped_chain(chain.system)
+        rows, cols, vals, n = submatrix(stored, transient, transient)
+        A = np.eye(n)
+        A[rows, cols] -= np.array([float(Fraction(int(v), int(stored.denominator))) for v in vals])
+        t = int(np.searchsorted(transient, target_state))
+        w = np.linalg.solve(A.T, np.eye(n)[t])
+
+        def solve(r):
+            return np.linalg.solve(A.T, r) - epsilon * w * float(np.abs(r).max())
+        return solve
+    return factory
+
+
+def adjoint_tight_violations(certify=None, epsilon=1e-6):
+    """With the adversarial solver and one refinement, the interval must contain the exact value,
+    and the exact value must sit at its upper end (within 1e-6 of the width)."""
+    from markovgmm.analysis.certified import certified_absorption as certify_default
+
+    certify = certify or certify_default
+    params, start, free = ADJOINT_CASE
+    system = System(**params)
+    streamed, stored = build_streamed_chain(system), build_lumped_chain(system)
+    t = stored.index(free)
+    if absorption_probabilities(stored, t).polarization() != 1:
+        return ["the adversarial state does not polarise with probability 1"]
+    exact = absorption_probabilities(stored, stored.index(start)).polarization()
+    box = certify(streamed, start, float_solver=adjoint_solver_towards(t, epsilon), max_refinements=1)
+    if not box.lower <= exact <= box.upper:
+        return [f"exact {float(exact):.17g} outside [{float(box.lower):.17g}, {float(box.upper):.17g}]"]
+    if (box.upper - exact) > Fraction(1, 10**6) * (box.upper - box.lower):
+        return ["the adversarial solver did not make the upper end tight"]
+    return []
+
+
+bad = adjoint_tight_violations()
+check(not bad, "adjoint, adversarial solver (r = eps e_t, x(t) = 1): the interval contains x(s), which sits at its upper end" + (f": {bad}" if bad else ""))
 
 if failures:
     print(f"{len(failures)} check(s) failed")

@@ -102,3 +102,19 @@ def test_certified_check_catches_a_halved_half_width():
         return CertifiedInterval(box.target, centre - half, centre + half, box.estimate, box.refinements, box.converged)
 
     assert check.tight_violations(certify=halved)
+
+
+def test_adjoint_check_catches_a_halved_width():
+    """check_certified_enclosure.adjoint_tight_violations passes on the streamed
+    certificate and fails on a version whose interval has half the proven width."""
+    from markovgmm.analysis.certified import CertifiedInterval, certified_absorption
+
+    check = _load("check_certified_enclosure")
+    assert check.adjoint_tight_violations() == []
+
+    def halved(*args, **kwargs):
+        box = certified_absorption(*args, **kwargs)
+        centre, half = (box.lower + box.upper) / 2, (box.upper - box.lower) / 4
+        return CertifiedInterval(box.target, centre - half, centre + half, box.estimate, box.refinements, box.converged)
+
+    assert check.adjoint_tight_violations(certify=halved)

@@ -61,6 +61,7 @@ __all__ = [
     "decimal_bounds",
     "direct_solver",
     "iterative_solver",
+    "adjoint_solver",
     "default_solver",
     "ITERATIVE_STATES",
     "MAX_LU_STATES",
@@ -268,7 +269,7 @@ class _Certifier:
             raise InputError(f"fallback must be 'raise' or 'wide', got {fallback!r}")
         self.fallback = fallback
         if not chain.exact:
-            raise InputError("chain: certified enclosures need the exact build (build_chain(system, exact=True))")
+            raise InputError("chain: certified enclosures need the exact build (build_chain(system, exact=True)) or a streamed chain (build_streamed_chain)")
         if isinstance(max_refinements, bool) or not isinstance(max_refinements, (int, np.integer)) or max_refinements < 1:
             raise InputError(f"max_refinements must be a positive integer, got {max_refinements!r}")
         self.chain = chain
@@ -577,6 +578,124 @@ def _big_product(system, X, bits=48):
     return out
 
 
+def adjoint_solver(chain, transient, rtol=1e-11, maxiter=2000):
+    """Float solver for ``A^T y = r`` (``A = I - Q`` on ``transient``) by
+    unpreconditioned BiCGSTAB (GMRES if it breaks down), matrix-free: each
+    product is ``v - (P^T w)[T]`` with ``w`` the embedding of ``v``, on the
+    chain's stored float matrix, so ``A`` is never formed.  For the streamed
+    certificate, where the chains are well conditioned (m = 9, N = 8: about
+    100 iterations to 1e-10) and too large for an LU or an incomplete LU.
+    Returns ``solve(r) -> c``; its accuracy only affects the width."""
+    import inspect
+
+    from scipy.sparse.linalg import LinearOperator, bicgstab, gmres
+
+    PT = chain.matrix().T  # CSC view of the transpose: no copy
+    n_all, n = chain.n_states, len(transient)
+
+    def matvec(v):
+        w = np.zeros(n_all)
+        w[transient] = np.ravel(v)
+        return np.ravel(v) - (PT @ w)[transient]
+
+    AT = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
+    key = "rtol" if "rtol" in inspect.signature(bicgstab).parameters else "tol"  # scipy < 1.12 calls it tol
+
+    def solve(r):
+        r = np.asarray(r, dtype=np.float64)
+        c, info = bicgstab(AT, r, atol=0.0, maxiter=maxiter, **{key: rtol})
+        if info != 0 or not np.all(np.isfinite(c)):
+            c, _info = gmres(AT, r, atol=0.0, restart=100, maxiter=max(1, maxiter // 100), **{key: rtol})
+        return c
+
+    return solve
+
+
+class _StreamedCertifier:
+    """The adjoint certificate for a float chain with streamed exact rows
+    (``chain.exact_rows``, :func:`~markovgmm.chain.lumped.build_streamed_chain`).
+
+    With ``y`` the solution of ``A^T y = e_s`` (expected visits from the
+    start ``s``) every absorption probability from ``s`` is ``P = y . b``
+    (``b`` the one-step probabilities into the target).  For any ``y^`` with
+    exact residual ``r = e_s - A^T y^``, ``y . b = y^ . b + r . x`` with
+    ``x = A^{-1} b`` the absorption probabilities from every transient
+    state, and ``0 <= x <= 1``, so
+
+        ``y^ . b + sum_{r_t < 0} r_t  <=  P  <=  y^ . b + sum_{r_t > 0} r_t``
+
+    (``proofs/certified_enclosure.md``, the adjoint enclosure).  One refined
+    ``y^`` (:meth:`ExactSystem.refine` on ``A^T``, each exact product a
+    pass over the regenerated exact rows) certifies every target at once.
+    """
+
+    def __init__(self, chain, start, max_refinements, float_solver=None):
+        if isinstance(max_refinements, bool) or not isinstance(max_refinements, (int, np.integer)) or max_refinements < 1:
+            raise InputError(f"max_refinements must be a positive integer, got {max_refinements!r}")
+        self.chain, self.max_refinements = chain, max_refinements
+        self.start = _start_number(chain, start)
+        self.structure = closed_classes(chain)
+        self.reachable = reachable_states(chain, self.start)
+        self.transient = np.intersect1d(self.reachable, self.structure.transient)
+        self.float_solver = float_solver
+        self._refined = None
+
+    def _targets(self, target):
+        name, in_target = _target_states(self.structure, target, self.chain.system.components)
+        classes = np.unique(self.structure.class_of[in_target])
+        return name, classes[classes >= 0]
+
+    def _centre(self, classes, X, E):
+        pos, cls, num = self.system.class_numerators
+        pick = np.isin(cls, classes)
+        total = sum((int(x) * int(v) for x, v in zip(X[pos[pick]].tolist(), num[pick].tolist())), 0)
+        return Fraction(total, self.system.d << E), bool(pick.any())
+
+    def _refine(self, rtol):
+        from .exact_kernel import StreamedExactSystem
+
+        if self._refined is not None:
+            return
+        self.system = system = StreamedExactSystem(self.chain, self.transient, class_of=self.structure.class_of)
+        solve = (self.float_solver or adjoint_solver)(self.chain, self.transient)
+        d, p = system.d, int(np.searchsorted(self.transient, self.start))
+        B = np.zeros(system.n, dtype=object)
+        B[p] = d  # A^T y = e_s
+        all_targets = [self._targets(t)[1] for t in ("polarised", "consensus", *range(self.chain.system.components), "other")]
+        tolerance = Fraction(rtol)
+
+        def stop(X, E, R):
+            if E == 0 or system.class_numerators is None:
+                return False
+            width = Fraction(sum(abs(int(v)) for v in R.tolist()), d << E)
+            for classes in all_targets:
+                centre, reachable = self._centre(classes, X, E)
+                if reachable and not (centre - width > 0 and width <= tolerance * (centre - width)):
+                    return False
+            return True
+
+        self._refined = system.refine(B, stop, self.max_refinements, solve)
+
+    def interval(self, target, rtol):
+        _check_rtol(rtol)
+        name, classes = self._targets(target)
+        if self.structure.class_of[self.start] >= 0:
+            value = Fraction(int(np.isin(self.structure.class_of[self.start], classes)))
+            return CertifiedInterval(name, value, value, value, 0, True)
+        self._refine(rtol)
+        X, E, R, solves, converged = self._refined
+        centre, reachable = self._centre(classes, X, E)
+        if not reachable:  # no transient state steps into the target: exactly 0
+            return CertifiedInterval(name, Fraction(0), Fraction(0), Fraction(0), solves, True)
+        d = self.system.d
+        below = Fraction(sum(min(int(v), 0) for v in R.tolist()), d << E)
+        above = Fraction(sum(max(int(v), 0) for v in R.tolist()), d << E)
+        lower, upper = max(centre + below, Fraction(0)), min(centre + above, Fraction(1))
+        ok = lower > 0 and upper - lower <= Fraction(rtol) * lower
+        return CertifiedInterval(name, lower, upper, centre, solves, ok,
+                                 note=f"adjoint certificate, exact rows streamed ({self.system.passes} passes)")
+
+
 def certified_absorption(chain, start, target="polarised", rtol=1e-12, max_refinements=12, float_solver=None, fallback="raise"):
     """An interval that provably contains an absorption probability.
 
@@ -646,6 +765,8 @@ def certified_absorption(chain, start, target="polarised", rtol=1e-12, max_refin
     >>> box.contains(Fraction(139813, 1630674)), box.relative_width < 1e-12
     (True, True)
     """
+    if getattr(chain, "exact_rows", None) is not None and not chain.exact:
+        return _StreamedCertifier(chain, start, max_refinements, float_solver).interval(target, rtol)
     return _Certifier(chain, start, float_solver, max_refinements, fallback).interval(target, rtol)
 
 
@@ -681,6 +802,8 @@ def certified_expected_time(chain, start, rtol=1e-12, max_refinements=12, float_
     >>> box.contains(absorb(chain, ((2, 2), (2, 2)))["expected_steps"]), box.relative_width < 1e-12
     (True, True)
     """
+    if getattr(chain, "exact_rows", None) is not None and not chain.exact:
+        raise InputError("chain: the expected time is not certified on a streamed chain (its adjoint certificate bounds probabilities); build it exactly")
     return _Certifier(chain, start, float_solver, max_refinements, fallback).expected_time(rtol)
 
 
@@ -713,7 +836,11 @@ def certified_absorb(chain, start: int | np.integer | tuple | list, rtol: float 
     >>> report["polarization_decimal"], report["relative_width"] < 1e-12
     (['8.57393e-2', '8.57394e-2'], True)
     """
-    certifier = _Certifier(chain, start, float_solver, max_refinements)
+    streamed = getattr(chain, "exact_rows", None) is not None and not chain.exact
+    if streamed:
+        certifier = _StreamedCertifier(chain, start, max_refinements, float_solver)
+    else:
+        certifier = _Certifier(chain, start, float_solver, max_refinements)
     K = chain.system.components
     all_boxes = []
     for target in ["polarised", "consensus", *range(K), "other"]:
@@ -721,9 +848,11 @@ def certified_absorb(chain, start: int | np.integer | tuple | list, rtol: float 
         if progress:
             progress(len(all_boxes))
     polar, consensus, *by_component, other = all_boxes
-    steps = certifier.expected_time(rtol)
-    all_boxes.append(steps)
-    p, c, t = polar.as_dict(digits), consensus.as_dict(digits), steps.as_dict(digits)
+    steps = None if streamed else certifier.expected_time(rtol)
+    if steps is not None:
+        all_boxes.append(steps)
+    p, c = polar.as_dict(digits), consensus.as_dict(digits)
+    t = steps.as_dict(digits) if steps is not None else {"interval": None, "decimal": None}
     return {
         "polarization_interval": p["interval"],
         "polarization_decimal": p["decimal"],

@@ -17,7 +17,7 @@ from ..chain.assembly import LIMB_BITS, int64_limbs, numerators_to_float
 from .classes import small
 from .linalg import submatrix
 
-__all__ = ["ExactSystem", "CORRECTION_BITS", "block_solver", "dense_solver"]
+__all__ = ["ExactSystem", "StreamedExactSystem", "CORRECTION_BITS", "block_solver", "dense_solver"]
 
 #: Bits kept of each float64 correction (a float64 has 53).
 CORRECTION_BITS = 52
@@ -308,3 +308,139 @@ def dense_solver(A):
             return inverse @ np.asarray(r, dtype=np.float64)
 
     return solve
+
+
+class StreamedExactSystem(ExactSystem):
+    """``d A^T = d I - V^T`` on a transient set, with ``V`` never stored.
+
+    For chains whose exact numerators are too many to keep (the population
+    chains of MODEL.md 2 and 6.2 at many agents, ``chain.exact_rows`` set):
+    every exact product :meth:`product` ``V^T @ C`` regenerates the exact
+    rows chunk by chunk (:meth:`~markovgmm.chain.population.ExactRows.chunks`:
+    31-bit int64 limbs of the numerators over ``d = D^m``) and discards them,
+    so one product costs one exact build pass and the memory of one chunk.
+    It is the transpose because the streamed certificate is the adjoint one
+    (:func:`~markovgmm.analysis.certified.certified_absorb`, one solve for all
+    targets); :meth:`ExactSystem.refine` works on it unchanged.
+
+    Every chunk's columns are checked against the float chain's: the
+    transient set and the closed classes, found on the float chain's
+    pattern, are then those of the exact chain (a mismatch raises).  The
+    first product also sums each transient row's numerators into each closed
+    class (:attr:`class_numerators`), the exact right-hand sides.
+
+    ``product`` is exact for any int64 ``C``: ``V^T = sum_j V_j^T 2^{31 j}``
+    (limbs below ``2^31``), ``C = sum_k C_k 2^{c k}`` with ``|C_k| < 2^c``
+    and ``31 + c + log2(longest column + 1) <= 62``, so every entry of every
+    accumulated int64 product ``V_j^T C_k`` (over all chunks) is an exact
+    int64 sum.
+    """
+
+    def __init__(self, chain, transient, class_of=None):
+        self.chain, self.rows_source = chain, chain.exact_rows
+        self.n = len(transient)
+        self.d = int(chain.exact_rows.denominator)
+        self.small = False
+        self.transient = transient
+        self.position = np.full(chain.n_states, -1, dtype=np.int64)
+        self.position[transient] = np.arange(self.n)
+        # longest column of V restricted to the transient set, from the float chain's pattern (rows in
+        # slices of about 2^22 entries: no temporaries of the chain's size)
+        counts = np.zeros(self.n, dtype=np.int64)
+        step = max(1, (1 << 22) * chain.n_states // max(1, chain.n_transitions))
+        for first in range(0, chain.n_states, step):
+            last = min(first + step, chain.n_states)
+            lo, hi = int(chain.indptr[first]), int(chain.indptr[last])
+            rows = np.repeat(self.position[first:last], np.diff(chain.indptr[first : last + 1]))
+            cols = self.position[chain.indices[lo:hi]]
+            counts += np.bincount(cols[(rows >= 0) & (cols >= 0)], minlength=self.n)
+        longest = int(counts.max()) if len(counts) else 1
+        self.limb_bits = 62 - 31 - ceil(log2(longest + 1))
+        if self.limb_bits < 4:
+            raise ValueError(f"streamed exact kernel: columns of {longest:,} entries leave no room for int64 limb products")
+        self.class_of = class_of
+        self.class_numerators = None
+        self.passes = 0
+
+    @property
+    def A(self):
+        raise AttributeError("StreamedExactSystem: no stored matrix; the float solver uses the chain's float matrix")
+
+    def product(self, C):
+        """Exact ``V^T @ C`` (object array of Python ints) for an int64 vector
+        ``C`` on the transient set: one pass over the regenerated exact rows."""
+        import scipy.sparse as sp
+
+        n, c = self.n, self.limb_bits
+        mask = (1 << c) - 1
+        rest = np.asarray(C, dtype=np.int64).copy()
+        climbs = []
+        while True:
+            if bool(np.all((rest >= -mask) & (rest <= mask))):
+                climbs.append(rest)
+                break
+            climbs.append(rest & mask)
+            rest = rest >> c
+        climbs = np.stack(climbs, axis=1)  # (n, k)
+        chain, position = self.chain, self.position
+        want_classes = self.class_numerators is None and self.class_of is not None
+        class_keys, class_sums = [], []
+        acc = None
+        for first, lengths, cols, limbs, denominator in self.rows_source.chunks():
+            if int(denominator) != self.d:
+                raise RuntimeError("streamed exact rows: a chunk has another common denominator")
+            count = len(lengths)
+            lo, hi = int(chain.indptr[first]), int(chain.indptr[first + count])
+            if not (np.array_equal(np.diff(chain.indptr[first : first + count + 1]), lengths) and np.array_equal(chain.indices[lo:hi], cols)):
+                raise RuntimeError(f"streamed exact rows {first}..{first + count - 1}: pattern differs from the float chain's")
+            row_pos = np.repeat(position[first : first + count], lengths)
+            col_pos = position[cols]
+            if want_classes:
+                cls = self.class_of[cols]
+                hit = (row_pos >= 0) & (cls >= 0)
+                if hit.any():
+                    from ..chain.assembly import sum_by_key
+
+                    key = row_pos[hit] * (int(self.class_of.max()) + 1) + cls[hit]
+                    keys, *sums = sum_by_key(key, *(limbs[hit, j] for j in range(limbs.shape[1])))
+                    class_keys.append(keys)
+                    class_sums.append(_limbs_value(sums))
+            keep = (row_pos >= 0) & (col_pos >= 0)
+            if not keep.any():
+                continue
+            local = np.repeat(np.arange(count), lengths)[keep]
+            indptr = np.zeros(count + 1, dtype=np.int64)
+            np.cumsum(np.bincount(local, minlength=count), out=indptr[1:])
+            C_chunk = np.zeros((count, climbs.shape[1]), dtype=np.int64)
+            inside_rows = position[first : first + count] >= 0
+            C_chunk[inside_rows] = climbs[position[first : first + count][inside_rows]]
+            kept_cols = col_pos[keep]
+            if acc is None:
+                acc = np.zeros((limbs.shape[1], n, climbs.shape[1]), dtype=np.int64)
+            elif limbs.shape[1] > acc.shape[0]:
+                acc = np.concatenate([acc, np.zeros((limbs.shape[1] - acc.shape[0], n, climbs.shape[1]), np.int64)])
+            for j in range(limbs.shape[1]):
+                M = sp.csr_matrix((limbs[keep, j], kept_cols, indptr), shape=(count, n))
+                acc[j] += M.T @ C_chunk  # exact int64: a column's entries times |C_k| < 2^c stay below 2^62 in total
+        self.passes += 1
+        if want_classes:
+            width = int(self.class_of.max()) + 1
+            keys = np.concatenate(class_keys) if class_keys else np.zeros(0, np.int64)
+            values = np.concatenate(class_sums) if class_sums else np.zeros(0, dtype=object)
+            self.class_numerators = (keys // width, keys % width, values)  # (transient position, class, numerator)
+        out = np.zeros(n, dtype=object)
+        if acc is None:
+            return out
+        for j in range(acc.shape[0]):
+            for k in range(acc.shape[2]):
+                out += acc[j, :, k].astype(object) * (1 << (31 * j + c * k))
+        return out
+
+
+def _limbs_value(columns):
+    """Python integers ``sum_j columns[j] 2^(31 j)`` (int64 columns, nonnegative)."""
+    out = np.zeros(len(columns[0]), dtype=object)
+    for j, col in enumerate(columns):
+        if col.any():
+            out += col.astype(object) * (1 << (31 * j))
+    return out

@@ -148,6 +148,11 @@ class Chain:
     representatives : (n,) int array or None
         Global index (full chain numbering) of each orbit's representative,
         increasing.
+    exact_rows : ExactRows or None
+        On a float chain from :func:`~markovgmm.chain.lumped.build_streamed_chain`:
+        the exact rows, regenerated chunk by chunk on demand
+        (:class:`~markovgmm.chain.population.ExactRows`), for the streamed
+        certificate; None otherwise.
     """
 
     system: System
@@ -162,6 +167,7 @@ class Chain:
     group: object = field(default=None, repr=False)
     orbit_size: np.ndarray | None = field(default=None, repr=False)
     representatives: np.ndarray | None = field(default=None, repr=False)
+    exact_rows: object = field(default=None, repr=False)
     _float: object = field(default=None, repr=False)
 
     @property
@@ -177,7 +183,7 @@ class Chain:
         if self._float is None:
             import scipy.sparse as sp
 
-            data = numerators_to_float(self.values, self.denominator) if self.exact else self.values.astype(np.float64)
+            data = numerators_to_float(self.values, self.denominator) if self.exact else self.values.astype(np.float64, copy=False)
             self._float = sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_states, self.n_states))
         return self._float
 
@@ -261,7 +267,7 @@ class Chain:
         return np.where(at_vertex, counts.argmax(axis=2), -1)
 
 
-def estimate_cost(system, table=None, lumped=False, group=None):
+def estimate_cost(system, table=None, lumped=False, group=None, streamed=False):
     """Predicted size of a build: states, transitions and bytes, without
     building the chain (closed form in the parameters plus the exact row
     lengths of a fixed sample of at most 256 rows; no allocation beyond them).
@@ -280,6 +286,14 @@ def estimate_cost(system, table=None, lumped=False, group=None):
     Python-integer numerators (a denominator of 2^62 or more) are costed at
     their size.  Checked against the measured peak in
     ``tests/test_population.py`` and ``tests/test_exact_kernel.py``.
+
+    ``streamed=True`` (population path only): the float chain of
+    :func:`~markovgmm.chain.lumped.build_streamed_chain` and its streamed
+    certificate instead: the float build's peak (16-byte entries, twice) or,
+    if larger, the certificate's (the stored 16-byte entries, the graph
+    copies of the class search, and one exact chunk in 31-bit limb
+    columns), costed per transition as measured; no Python-integer
+    numerators are ever stored.
 
     >>> from markovgmm.system import System
     >>> estimate_cost(System(agents=3, components=2, memory=40))["states"]
@@ -324,7 +338,17 @@ def estimate_cost(system, table=None, lumped=False, group=None):
     else:
         expanded = E**m if system.schedule == "sync" else m * E
         chunk = min(_CHUNK_ENTRIES, max(expanded, 1) * n) * (8 * 7 + int_bytes)
-    total = int(1.15 * (2 * stored + transitions * (8 + int_bytes))) + n * m * 8 * 4 + chunk
+    if streamed and population_path:
+        limbs = 0 if bits < 62 else -(-bits // 31)
+        exact_chunk = int(expanded * (64 + 24 * limbs)) if bits >= 62 else chunk
+        # measured (VmHWM, m = 8..12): the build ~38 bytes per transition (pieces and their concatenation), the
+        # certificate ~41 (the chain's 16, the 0/1 structure, csgraph's float64 copy of it, scipy's index copy)
+        # plus ~20 MiB of fixed first-use cost
+        build = 1.15 * 36 * transitions + expanded * 64
+        certify = 1.15 * 42 * transitions + exact_chunk + n * 8 * 64
+        total = int(max(build, certify)) + n * m * 8 * 4 + 24 * 2**20
+    else:
+        total = int(1.15 * (2 * stored + transitions * (8 + int_bytes))) + n * m * 8 * 4 + chunk
     return {"states": n, "transitions": transitions, "bytes": int(total)}
 
 
@@ -372,15 +396,17 @@ def _exact_denominator_bound(system, table):
     return per_agent**system.agents if system.schedule == "sync" else per_agent * system.agents
 
 
-def check_cost(system, table, memory_limit=None, lumped=False, group=None):
+def check_cost(system, table, memory_limit=None, lumped=False, group=None, streamed=False):
     """Raise :class:`~markovgmm.errors.TooLargeError` (naming the state count
     and the memory estimate, and suggesting the lumped path when it helps)
     when a build would not fit in ``memory_limit`` bytes (default 60% of RAM)."""
-    cost = estimate_cost(system, table, lumped=lumped, group=group)
+    cost = estimate_cost(system, table, lumped=lumped, group=group, streamed=streamed)
     limit = memory_limit if memory_limit is not None else int(0.6 * _total_memory())
     if cost["bytes"] <= limit:
         return cost
     what = "orbits (lumped)" if lumped else "states"
+    if streamed:
+        what = "orbits (lumped, exact rows streamed)"
     advice = "use fewer agents or a smaller memory"
     if not lumped:
         from .symmetry import agent_group
@@ -393,7 +419,7 @@ def check_cost(system, table, memory_limit=None, lumped=False, group=None):
                 f"{lumped_cost['bytes'] / 2**30:.2f} GiB) gives the same absorption results: use --lump on "
                 f"(build_chain(..., lump=True)), or {advice}"
             )
-    smaller = _largest_memory_that_fits(system, limit, lumped, group)
+    smaller = _largest_memory_that_fits(system, limit, lumped, group, streamed=streamed)
     if smaller is not None:
         advice += f"; the largest memory that fits here is memory={smaller[0]} ({smaller[1]:,} {what}, about {smaller[2] / 2**30:.2f} GiB)"
     raise TooLargeError(
@@ -402,7 +428,7 @@ def check_cost(system, table, memory_limit=None, lumped=False, group=None):
     )
 
 
-def _largest_memory_that_fits(system, limit, lumped, group, seconds=5.0):
+def _largest_memory_that_fits(system, limit, lumped, group, seconds=5.0, streamed=False):
     """``(memory, states, bytes)`` of the largest memory below ``system``'s
     whose build fits in ``limit`` (same everything else; bisection on the
     estimate, at most ``seconds``), or None."""
@@ -417,7 +443,7 @@ def _largest_memory_that_fits(system, limit, lumped, group, seconds=5.0):
         mid = (low + high) // 2
         try:
             candidate = dataclasses.replace(system, memory=mid)
-            cost = estimate_cost(candidate, lumped=lumped, group=group)
+            cost = estimate_cost(candidate, lumped=lumped, group=group, streamed=streamed)
         except Exception:  # an invalid combination: look lower
             high = mid - 1
             continue

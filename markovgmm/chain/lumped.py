@@ -40,7 +40,7 @@ from .symmetry import (
     symmetry_group,
 )
 
-__all__ = ["build_lumped_chain", "orbit_index", "lumping_map", "split_closed_classes", "consensus_split", "full_class_labels"]
+__all__ = ["build_lumped_chain", "build_streamed_chain", "streaming_applies", "orbit_index", "lumping_map", "split_closed_classes", "consensus_split", "full_class_labels"]
 
 
 def build_lumped_chain(
@@ -146,6 +146,74 @@ def build_lumped_chain(
         group=group,
         orbit_size=orbit_sizes(reps, group, L),
         representatives=rep_index,
+    )
+
+
+def streaming_applies(system):
+    """True when :func:`build_streamed_chain` can build ``system``: exact
+    probabilities, and the population build on the full symmetric group of
+    the agents (``sync``; the complete-graph pool chain or the mirroring
+    chain)."""
+    return system.exact_supported and population.applies(system, agent_group(system))
+
+
+def build_streamed_chain(system, memory_limit=None, progress=None, table=None):
+    """The float lumped chain on ``S_m`` orbits, with its exact rows streamed.
+
+    For many agents the exact numerators over ``D^m`` are too many to store
+    (m = 12, N = 8: about 235 million Python integers, 23 GB).  This builds
+    the float chain (what the float solver needs) and attaches
+    ``chain.exact_rows`` (:class:`~markovgmm.chain.population.ExactRows`),
+    which regenerates the *exact* rows chunk by chunk on demand.  The float
+    entries and the exact numerators come from the same per-agent laws and
+    the same convolution (:func:`~markovgmm.chain.population.population_chunks`).
+    :func:`~markovgmm.analysis.certified.certified_absorb` recognises such a
+    chain and certifies it without storing an exact entry (the adjoint
+    certificate, ``proofs/certified_enclosure.md``, streamed).
+
+    The chain itself is a float chain (``chain.exact`` is False): exact
+    analyses that need stored numerators refuse it.  Memory is checked first
+    (:func:`~markovgmm.chain.assembly.estimate_cost` with ``streamed=True``);
+    a request that does not fit is refused naming the largest memory that does.
+
+    Examples
+    --------
+    >>> from markovgmm.system import System
+    >>> chain = build_streamed_chain(System(agents=4, components=2, memory=4))
+    >>> chain.exact, chain.n_states, chain.exact_rows.denominator == build_lumped_chain(System(agents=4, components=2, memory=4)).denominator
+    (False, 70, True)
+    """
+    from ..errors import InputError
+
+    if not system.exact_supported:
+        raise InputError(f"streamed: ownership={system.ownership} has irrational transition probabilities; there are no exact rows to stream")
+    group = agent_group(system)
+    if not population.applies(system, group):
+        raise InputError(
+            "streamed: needs the sync schedule and agents that are all exchangeable (complete graph, or the mirroring chain); "
+            f"got schedule={system.schedule} with symmetry group {group.describe()}"
+        )
+    if table is None:
+        table = local_table(system)
+    check_cost(system, table, memory_limit, lumped=True, group=group, streamed=True)
+    L = system.n_local_states
+    reps = orbit_representatives(group, L)
+    rep_index = global_index(reps, L)
+    indptr, indices, values, _ = population.population_rows(system, reps, rep_index, False, table, progress=progress)
+    return Chain(
+        system,
+        False,
+        reps,
+        table.counts,
+        indptr,
+        indices,
+        values,
+        1.0,
+        lumped=True,
+        group=group,
+        orbit_size=orbit_sizes(reps, group, L),
+        representatives=rep_index,
+        exact_rows=population.ExactRows(system, reps, rep_index, table),
     )
 
 

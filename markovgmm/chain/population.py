@@ -34,7 +34,7 @@ import numpy as np
 
 from .states import global_index
 
-__all__ = ["applies", "population_rows"]
+__all__ = ["applies", "population_rows", "population_chunks", "limb_columns", "ExactRows"]
 
 #: Partial multisets expanded per chunk of rows (bounds the temporaries, ~64 bytes each).
 _CHUNK_PARTIALS = 1 << 21
@@ -80,27 +80,49 @@ def population_rows(system, reps, rep_index, exact, table, progress=None, kernel
         As :func:`~markovgmm.chain.assembly.assemble_rows` with the orbit map:
         columns increasing within a row, exact numerators over ``D^m``.
     """
-    from .assembly import _exact_denominator_bound, agent_laws, csr_from_pieces
+    from .assembly import csr_from_pieces
+
+    n = len(reps)
+    lengths = np.zeros(n, dtype=np.int64)
+    pieces = []
+    denominator = 1.0
+    for first, chunk_lengths, cols, data, denominator in population_chunks(system, reps, rep_index, exact, table, kernel=kernel):
+        lengths[first : first + len(chunk_lengths)] = chunk_lengths
+        pieces.append((cols, data))
+        if progress:
+            progress(first + len(chunk_lengths))
+    return csr_from_pieces(lengths, pieces, exact, denominator)
+
+
+def population_chunks(system, reps, rep_index, exact, table, kernel=None, limbs_out=False):
+    """The rows of :func:`population_rows`, one chunk of orbits at a time.
+
+    Yields ``(first, lengths, cols, data, denominator)``: the chunk's rows
+    ``first .. first + len(lengths) - 1``, their lengths, the columns
+    (increasing within a row) and the values (exact numerators over
+    ``denominator = D^m``, or floats).  With ``limbs_out`` (exact only) the
+    numerators come as an ``(entries, J)`` int64 array of nonnegative
+    31-bit limbs (value ``sum_j data[:, j] 2^(31 j)``) instead of Python
+    integers: what :class:`~markovgmm.analysis.exact_kernel.StreamedExactSystem`
+    multiplies without ever storing the exact matrix.  The same chunks, in
+    the same order, whatever ``exact`` and ``limbs_out`` are.
+    """
+    from .assembly import _exact_denominator_bound, agent_laws
     from .laws import INT64_SAFE, labelling_kernel
 
     m, L = system.agents, system.n_local_states
     n = len(reps)
-    E = table.successors.shape[1]
     big = exact and _exact_denominator_bound(system, table) >= INT64_SAFE
     if kernel is None and system.model == "pool":
         kernel = labelling_kernel(system, table.counts)
     # Rows per chunk: twice the mean row length of a fixed sample of orbits, each expanded E ways.
-
     rows_per_chunk = chunk_rows(system, table, n)
-    lengths = np.zeros(n, dtype=np.int64)
-    pieces = []
     # Occupation keys sum_i (m+1)^rank_i identify a multiset without sorting, when they fit in int64.
     occupation = None
     if (m + 1) ** L * max(1, rows_per_chunk) < 2**62:
         occupation = ((m + 1) ** reps.astype(np.int64)).sum(axis=1) if n else np.zeros(0, np.int64)
         occupation_order = np.argsort(occupation, kind="stable")
         occupation_sorted = occupation[occupation_order]
-    denominator = 1.0
     for first in range(0, n, rows_per_chunk):
         chunk = reps[first : first + rows_per_chunk]
         succ, vals, denom = agent_laws(system, chunk, exact, table, kernel=kernel)
@@ -111,7 +133,7 @@ def population_rows(system, reps, rep_index, exact, table, progress=None, kernel
             vals = vals.astype(object)
         denominator = denom**m if exact else 1.0
         if occupation is not None:
-            row, key, data = _convolve_occupation(succ, vals, m + 1, limbs)
+            row, key, data = _convolve_occupation(succ, vals, m + 1, limbs, as_limbs=limbs_out)
             where = np.searchsorted(occupation_sorted, key)
             if len(key) and not (occupation_sorted[np.minimum(where, n - 1)] == key).all():
                 raise AssertionError("population build: a successor multiset is not an orbit")
@@ -123,11 +145,45 @@ def population_rows(system, reps, rep_index, exact, table, progress=None, kernel
             cols = np.searchsorted(rep_index, key)
             if len(cols) and not (rep_index[np.minimum(cols, n - 1)] == key).all():
                 raise AssertionError("population build: a successor multiset is not an orbit representative")
-        lengths[first : first + len(chunk)] = np.bincount(row, minlength=len(chunk))
-        pieces.append((cols, data))
-        if progress:
-            progress(first + len(chunk))
-    return csr_from_pieces(lengths, pieces, exact, denominator)
+        if limbs_out and exact and (data.ndim == 1 or data.shape[1] == 1):
+            data = limb_columns(data.reshape(-1))  # int64 or Python integers: split into 31-bit limbs
+        yield first, np.bincount(row, minlength=len(chunk)), cols, data, denominator
+
+
+class ExactRows:
+    """The exact rows of a float population chain, regenerated on demand.
+
+    ``chunks()`` yields what :func:`population_chunks` yields with
+    ``exact=True, limbs_out=True``: the exact numerators over
+    :attr:`denominator` (``D^m``) as 31-bit int64 limbs, one chunk of orbits
+    at a time, never all at once.  Attached to a float chain by
+    :func:`~markovgmm.chain.lumped.build_streamed_chain` as
+    ``chain.exact_rows``; used by the streamed certificate.
+    """
+
+    def __init__(self, system, reps, rep_index, table, kernel=None):
+        from .assembly import _exact_denominator_bound
+
+        self.system, self.reps, self.rep_index, self.table, self.kernel = system, reps, rep_index, table, kernel
+        self.denominator = _exact_denominator_bound(system, table)
+
+    def chunks(self):
+        return population_chunks(self.system, self.reps, self.rep_index, True, self.table, kernel=self.kernel, limbs_out=True)
+
+
+def limb_columns(values):
+    """Nonnegative integers (int64 or Python-integer array) as an
+    ``(len, J)`` int64 array of 31-bit limbs, ``values = sum_j out[:, j] 2^(31 j)``."""
+    values = np.asarray(values)
+    if values.dtype != object:
+        values = values.astype(np.int64)
+        return np.stack([values & ((1 << _LIMB) - 1), values >> _LIMB], axis=1)
+    top = max((int(v).bit_length() for v in values.tolist()), default=1)
+    columns, mask, rest = [], (1 << _LIMB) - 1, values
+    for _ in range(max(1, -(-top // _LIMB))):
+        columns.append((rest & mask).astype(np.int64))
+        rest = rest >> _LIMB
+    return np.stack(columns, axis=1)
 
 
 def chunk_rows(system, table, n, row_length=None):
@@ -185,7 +241,7 @@ _LIMB = 31
 _INT64_LIMBS = True
 
 
-def _convolve_occupation(succ, vals, base, limbs=0):
+def _convolve_occupation(succ, vals, base, limbs=0, as_limbs=False):
     """As :func:`_convolve` with the multiset of successor ranks kept as its
     occupation key ``sum_i base^rank_i`` (no sorting of tuples); returns
     ``row``, occupation ``key`` and ``data`` sorted by ``(row, key)``.
@@ -198,7 +254,7 @@ def _convolve_occupation(succ, vals, base, limbs=0):
     / 31)`` columns, each product by a per-agent numerator and each
     merge followed by carry propagation, so every column stays below
     ``2^31`` before a product (below ``2^62`` after); converted to Python
-    integers once at the end."""
+    integers once at the end (``as_limbs``: returned as the limb columns, no Python integers)."""
     R, m, E = succ.shape
     weight = base ** succ.astype(np.int64)  # (R, m, E)
     span = base ** int(succ.max() + 1) if succ.size else 1
@@ -235,8 +291,10 @@ def _convolve_occupation(succ, vals, base, limbs=0):
                 _carry(data)
             combined = combined[heads]
         row, key = combined // span, combined % span
-    if limbs:
+    if limbs and not as_limbs:
         data = _limbs_to_int(data)
+    elif limbs:
+        _carry(data)  # every column in [0, 2^31) but the last, which is below 2^31 too (value < D^m)
     return row, key, data
 
 

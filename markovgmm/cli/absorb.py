@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from fractions import Fraction
 
 from ..errors import InputError
@@ -187,6 +188,22 @@ def run(args):
     from ..chain.build import build_chain
 
     exact = args.exact or args.certified
+    if args.certified and lump and _streamed_certificate(system):
+        # the exact numerators would not fit: float chain, exact rows regenerated per exact product
+        from ..chain.lumped import build_streamed_chain
+        from ..chain.build import estimate_cost
+
+        streamed_cost = estimate_cost(system, lumped=True, streamed=True)
+        if not args.quiet:
+            print(
+                f"markovgmm: the exact transitions would not fit in memory; building the float chain (about "
+                f"{streamed_cost['bytes'] / 2**20:,.0f} MiB) and streaming the exact rows: each exact product of the "
+                "certificate is one more pass of the exact build (usually 2-4 passes)",
+                file=sys.stderr,
+            )
+        with progress_bar(cost["states"], "building", quiet=args.quiet, unit="states") as bar:
+            chain = build_streamed_chain(system, progress=lambda done: bar.update(done - bar.n))
+        return run_certified(args, chain, start_state)
     with progress_bar(cost["states"], "building", quiet=args.quiet, unit="states") as bar:
         chain = build_chain(system, exact=exact, lump=lump, progress=lambda done: bar.update(done - bar.n))
     if args.certified:
@@ -275,6 +292,24 @@ def _short(text):
     return text if len(text) <= 40 else f"{float(Fraction(text)):.6e}"
 
 
+def _streamed_certificate(system):
+    """True when ``absorb --certified`` should stream the exact rows: the
+    stored exact lumped build would exceed the memory limit and the streamed
+    build (:func:`~markovgmm.chain.lumped.build_streamed_chain`) applies."""
+    from ..chain.assembly import check_cost, local_table
+    from ..chain.lumped import streaming_applies
+    from ..chain.symmetry import agent_group
+    from ..errors import TooLargeError
+
+    if not streaming_applies(system):
+        return False
+    try:
+        check_cost(system, local_table(system), lumped=True, group=agent_group(system))
+    except TooLargeError:
+        return True
+    return False
+
+
 def run_certified(args, chain, start_state):
     """``absorb --certified``: certified intervals (:func:`~markovgmm.analysis.certified.certified_absorb`)."""
     from .. import __version__
@@ -298,6 +333,7 @@ def run_certified(args, chain, start_state):
         # JSON keys spell polarized with a z (docs/json.md); the library's targets are named by class kind
         "refinements": {("polarized" if k == "polarised" else k): v for k, v in intervals["refinements"].items()},
         "polarization_relative_width": intervals["relative_width"],
+        "exact_rows": "streamed" if getattr(chain, "exact_rows", None) is not None else "stored",
         "version": __version__,
     }
     if args.json:
@@ -306,6 +342,8 @@ def run_certified(args, chain, start_state):
     print(f"system      {report['system']}")
     print(f"start       {state_text(report['start'])}")
     print("arithmetic  certified (float solves, exact integer certificate; bounds rounded outward)")
+    if report["exact_rows"] == "streamed":
+        print("certificate adjoint, one solve for every target; exact rows streamed, never stored (no expected time)")
     lumped = f", solved on {report['lumped_states']:,} orbits" if chain.lumped else ""
     print(f"states      {report['states']:,}{lumped}")
 

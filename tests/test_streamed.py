@@ -1,0 +1,191 @@
+"""The streamed certificate (issue 12, item 2): a float population chain whose
+exact rows are regenerated on demand, certified by the adjoint enclosure
+(proofs/certified_enclosure.md, Claims 8-10) without storing an exact entry."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from markovgmm.analysis.absorption import absorption_probabilities
+from markovgmm.analysis.certified import certified_absorb, certified_absorption, certified_expected_time
+from markovgmm.analysis.classes import closed_classes
+from markovgmm.analysis.exact_kernel import ExactSystem, StreamedExactSystem
+from markovgmm.chain import population
+from markovgmm.chain.lumped import build_lumped_chain, build_streamed_chain, streaming_applies
+from markovgmm.errors import InputError, TooLargeError
+from markovgmm.system import System
+
+SYSTEMS = [
+    dict(agents=4, components=2, memory=4),  # D^m below 2^62: int64 numerators split into limbs
+    dict(agents=12, components=2, memory=2),  # D^m = 2^67..2^68: the int64-limb convolution
+    dict(agents=10, components=2, memory=3),  # D^m beyond 2^64
+    dict(agents=3, components=3, memory=3),
+    dict(model="mirror", agents=5, components=2, memory=3, neighbours=1, mirror="1/3"),
+]
+
+
+def _ids(kw):
+    return "-".join(f"{k}{v}" for k, v in kw.items())
+
+
+@pytest.mark.parametrize("kwargs", SYSTEMS, ids=_ids)
+def test_streamed_product_equals_the_stored_exact_transpose(kwargs):
+    """V^T C from the regenerated rows equals the Python-integer product over
+    the stored exact chain, entry for entry; the class sums equal the stored
+    rows' sums into each closed class; the float chain equals the stored one."""
+    system = System(**kwargs)
+    streamed, stored = build_streamed_chain(system), build_lumped_chain(system)
+    assert np.array_equal(streamed.indptr, stored.indptr) and np.array_equal(streamed.indices, stored.indices)
+    assert np.allclose(streamed.matrix().data, stored.matrix().data, rtol=1e-14, atol=0)
+    structure = closed_classes(stored)
+    T = structure.transient
+    reference = ExactSystem(stored, T)
+    kernel = StreamedExactSystem(streamed, T, class_of=structure.class_of)
+    assert kernel.d == int(stored.denominator)
+    vals = np.array([int(v) for v in reference.vals.tolist()], dtype=object)
+    rng = np.random.default_rng(7)
+    for C in (rng.integers(-(2**53), 2**53, size=len(T)), np.ones(len(T), dtype=np.int64), rng.integers(-3, 4, size=len(T))):
+        expected = np.zeros(len(T), dtype=object)
+        np.add.at(expected, reference.cols, vals * np.array([int(c) for c in C], dtype=object)[reference.rows])
+        assert (kernel.product(C) == expected).all()
+    pos, cls, num = kernel.class_numerators
+    got = {(int(p), int(c)): int(v) for p, c, v in zip(pos, cls, num)}
+    want = {}
+    for p, t in enumerate(T.tolist()):
+        for k in range(stored.indptr[t], stored.indptr[t + 1]):
+            c = int(structure.class_of[stored.indices[k]])
+            if c >= 0:
+                want[(p, c)] = want.get((p, c), 0) + int(stored.values[k])
+    assert got == want and kernel.passes == 3
+
+
+@pytest.mark.parametrize("kwargs", SYSTEMS, ids=_ids)
+def test_streamed_intervals_contain_the_exact_probabilities(kwargs):
+    system = System(**kwargs)
+    streamed, stored = build_streamed_chain(system), build_lumped_chain(system)
+    starts = np.flatnonzero(closed_classes(stored).class_of < 0)
+    for start in starts[:: max(1, len(starts) // 4)][:4].tolist():
+        report = certified_absorb(streamed, start)
+        exact = absorption_probabilities(stored, start)
+        pairs = [(report["polarization_interval"], exact.polarization()), (report["consensus_interval"], exact.consensus())]
+        pairs += [(box["interval"], value) for box, value in zip(report["consensus_by_component"], exact.consensus_by_component())]
+        for (lo, hi), value in pairs:
+            assert Fraction(lo) <= value <= Fraction(hi)
+            if value > 0:
+                assert Fraction(hi) - Fraction(lo) <= Fraction(1, 10**12) * value
+        assert report["expected_steps_interval"] is None and report["converged"]
+
+
+def test_the_certificate_reads_the_exact_rows_not_the_floats(monkeypatch):
+    """Doubling one row's exact numerators in the stream (floats untouched)
+    moves the certified interval off the true value, and dropping an entry
+    is caught by the pattern check: the proof rests on the exact rows."""
+    system = System(agents=4, components=2, memory=4)
+    streamed, stored = build_streamed_chain(system), build_lumped_chain(system)
+    start = stored.index(((2, 2),) * 4)
+    exact = absorption_probabilities(stored, start).polarization()
+    assert certified_absorption(streamed, start).contains(exact)
+    original = population.ExactRows.chunks
+
+    def doubled(self):
+        for first, lengths, cols, limbs, den in original(self):
+            limbs = limbs.copy()
+            rows = np.repeat(np.arange(first, first + len(lengths)), lengths)
+            limbs[rows == start] *= 2
+            yield first, lengths, cols, limbs, den
+
+    monkeypatch.setattr(population.ExactRows, "chunks", doubled)
+    assert not certified_absorption(streamed, start).contains(exact)
+
+    def dropped(self):
+        for first, lengths, cols, limbs, den in original(self):
+            lengths = lengths.copy()
+            lengths[0] -= 1
+            yield first, lengths, cols[1:], limbs[1:], den
+
+    monkeypatch.setattr(population.ExactRows, "chunks", dropped)
+    with pytest.raises(RuntimeError, match="pattern differs"):
+        certified_absorption(streamed, start)
+
+
+def test_streamed_refusals():
+    with pytest.raises(InputError, match="exchangeable"):
+        build_streamed_chain(System(agents=3, components=2, memory=3, graph="path"))
+    with pytest.raises(InputError, match="exchangeable"):
+        build_streamed_chain(System(agents=3, components=2, memory=3, schedule="async"))
+    assert not streaming_applies(System(agents=3, components=2, memory=3, schedule="async"))
+    with pytest.raises(TooLargeError, match=r"exact rows streamed.*largest memory that fits here is memory=\d"):
+        build_streamed_chain(System(agents=8, components=2, memory=8), memory_limit=64 * 2**20)
+    chain = build_streamed_chain(System(agents=3, components=2, memory=3))
+    with pytest.raises(InputError, match="expected time"):
+        certified_expected_time(chain, 5)
+
+
+_RSS_CHILD = r"""
+import json, sys
+from markovgmm.system import System, balanced_counts
+from markovgmm.chain.assembly import estimate_cost, local_table
+from markovgmm.chain.lumped import build_streamed_chain
+from markovgmm.analysis.certified import certified_absorb
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+kw = json.loads(sys.argv[1])
+system = System(**kw)
+small = build_streamed_chain(System(**dict(kw, memory=2)))
+certified_absorb(small, small.index(((1, 1),) * kw["agents"]))  # first-call set-up, not the run's memory
+cost = estimate_cost(system, local_table(system), lumped=True, streamed=True)
+base = status("VmRSS:")
+open("/proc/self/clear_refs", "w").write("5")  # reset VmHWM to the current RSS
+chain = build_streamed_chain(system, memory_limit=1 << 60)
+report = certified_absorb(chain, chain.index((balanced_counts(kw["memory"], 2),) * kw["agents"]))
+print(json.dumps(dict(estimate=cost["bytes"], peak=status("VmHWM:") - base, transitions=chain.n_transitions)))
+"""
+
+
+@pytest.mark.parametrize("mN", [(8, 6), (9, 5)], ids=lambda mN: f"m{mN[0]}-N{mN[1]}")
+def test_streamed_memory_estimate_against_measured_peak(mN):
+    """estimate_cost(streamed=True) is above the measured peak RSS of the
+    streamed build plus its certificate, and at most 3x it (+32 MiB)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    kwargs = dict(agents=mN[0], components=2, memory=mN[1])
+    done = subprocess.run(
+        [sys.executable, "-c", _RSS_CHILD, json.dumps(kwargs)],
+        capture_output=True, text=True, cwd=here, env=dict(os.environ, PYTHONPATH=here), timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["peak"] <= got["estimate"] <= 3 * got["peak"] + 32 * 2**20, got
+
+
+def test_cli_certified_streams_when_the_exact_rows_do_not_fit(monkeypatch, capsys):
+    """absorb --certified switches to the streamed certificate when the stored
+    exact build is over the memory limit (here a pretend 400 MiB machine), says
+    so before building, and prints the same interval as the stored path."""
+    import json
+
+    from markovgmm.chain import assembly
+    from markovgmm.cli import main
+
+    args = ["absorb", "-m", "9", "-N", "6", "--certified", "--json"]
+    assert main(args) == 0
+    stored = json.loads(capsys.readouterr().out)
+    assert stored["exact_rows"] == "stored"
+    monkeypatch.setattr(assembly, "_total_memory", lambda: 400 * 2**20)  # limit 240 MiB: stored 274, streamed 215
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    streamed = json.loads(captured.out)
+    assert streamed["exact_rows"] == "streamed" and "streaming the exact rows" in captured.err
+    assert streamed["expected_steps_interval"] is None
+    for key in ("polarization_interval", "consensus_interval"):
+        lo, hi = (Fraction(v) for v in streamed[key])
+        slo, shi = (Fraction(v) for v in stored[key])
+        assert max(lo, slo) <= min(hi, shi)  # both proven: they overlap
+        assert hi - lo <= Fraction(1, 10**12) * lo
