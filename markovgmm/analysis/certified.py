@@ -35,6 +35,13 @@ the float solver does.  With ``fallback="wide"`` a block whose float solve
 cannot be certified gets proven maximum-principle bounds instead.
 Expected absorption times (:func:`certified_expected_time`) are the same
 certificate with ``b = 1``.
+
+Chains too large to hold exactly (:func:`~markovgmm.chain.lumped.build_streamed_chain`,
+``chain.exact_rows``) get the *adjoint* certificate instead
+(:class:`_StreamedCertifier`): one refined solve of ``A^T y = e_s``, whose
+exact residual ``r`` bounds every target at once because absorption
+probabilities lie in ``[0, 1]``; its exact products regenerate the exact rows
+chunk by chunk (:class:`~markovgmm.analysis.exact_kernel.StreamedExactSystem`).
 """
 
 from __future__ import annotations
@@ -702,7 +709,12 @@ def certified_absorption(chain, start, target="polarised", rtol=1e-12, max_refin
     Parameters
     ----------
     chain : Chain
-        An exact chain (``build_chain(system, exact=True)``, lumped or not).
+        An exact chain (``build_chain(system, exact=True)``, lumped or not),
+        or a streamed one (:func:`~markovgmm.chain.lumped.build_streamed_chain`:
+        float entries, exact rows regenerated on demand), which gets the
+        adjoint certificate (:class:`_StreamedCertifier`; ``float_solver``
+        is then called as ``float_solver(chain, transient)`` and must solve
+        ``A^T c = r``, default :func:`adjoint_solver`; ``fallback`` is unused).
     start : int or tuple
         A state number, or a state as one count vector per agent.
     target : str or int
@@ -827,6 +839,10 @@ def certified_absorb(chain, start: int | np.integer | tuple | list, rtol: float 
         absorption time, :func:`certified_expected_time`);
         ``refinements`` (float solves per target) and ``converged``.
         ``relative_width`` is None when the lower bound is 0 and the upper not.
+        On a streamed chain (:func:`~markovgmm.chain.lumped.build_streamed_chain`)
+        one adjoint solve certifies every target and the two
+        ``expected_steps_*`` entries are None (that certificate bounds
+        probabilities only).
 
     Examples
     --------

@@ -1,7 +1,7 @@
 """Building the memory-replacement chain: state index, per-agent laws, assembly."""
 
 from .build import Chain, agent_laws, build_chain, estimate_cost, incoming_label_laws
-from .lumped import build_lumped_chain
+from .lumped import build_lumped_chain, build_streamed_chain
 from .symmetry import AgentGroup, agent_group
 from .states import all_states, global_index, local_ranks, local_states, rank_counts, state_counts
 
@@ -11,6 +11,7 @@ __all__ = [
     "agent_laws",
     "incoming_label_laws",
     "build_lumped_chain",
+    "build_streamed_chain",
     "agent_group",
     "AgentGroup",
     "estimate_cost",
