@@ -133,19 +133,10 @@ class ExactSystem:
         """``V @ C`` from one int64 sparse product of the pieces of ``V`` with
         the ``limb_bits``-bit limbs of ``C``."""
         n, c = self.n, self.limb_bits
-        mask = (1 << c) - 1
-        rest = np.asarray(C, dtype=np.int64).copy()
-        climbs = []
-        while True:
-            if bool(np.all((rest >= -mask) & (rest <= mask))):
-                climbs.append(rest)
-                break
-            climbs.append(rest & mask)
-            rest = rest >> c
         out = np.zeros(n, dtype=object)
         if not self._pieces:
             return out
-        climbs = np.stack(climbs, axis=1)
+        climbs = _signed_limbs(C, c)
         for (weight, _piece), V in zip(self._pieces, self._stack()):
             Y = V @ climbs  # (n, limbs), exact int64 row sums (numpy integer matmul, no BLAS, on the dense backend)
             for k in range(climbs.shape[1]):
@@ -372,16 +363,7 @@ class StreamedExactSystem(ExactSystem):
         import scipy.sparse as sp
 
         n, c = self.n, self.limb_bits
-        mask = (1 << c) - 1
-        rest = np.asarray(C, dtype=np.int64).copy()
-        climbs = []
-        while True:
-            if bool(np.all((rest >= -mask) & (rest <= mask))):
-                climbs.append(rest)
-                break
-            climbs.append(rest & mask)
-            rest = rest >> c
-        climbs = np.stack(climbs, axis=1)  # (n, k)
+        climbs = _signed_limbs(C, c)  # (n, k)
         chain, position = self.chain, self.position
         want_classes = self.class_numerators is None and self.class_of is not None
         class_keys, class_sums = [], []
@@ -400,11 +382,13 @@ class StreamedExactSystem(ExactSystem):
                 hit = (row_pos >= 0) & (cls >= 0)
                 if hit.any():
                     from ..chain.assembly import sum_by_key
+                    from ..chain.population import limbs_to_int
 
                     key = row_pos[hit] * (int(self.class_of.max()) + 1) + cls[hit]
                     keys, *sums = sum_by_key(key, *(limbs[hit, j] for j in range(limbs.shape[1])))
                     class_keys.append(keys)
-                    class_sums.append(_limbs_value(sums))
+                    # sums of 31-bit limbs (below 2^62), a value at most d < 2^(31 J): carried, then made integers
+                    class_sums.append(limbs_to_int(np.stack(sums, axis=1), normalise=True))
             keep = (row_pos >= 0) & (col_pos >= 0)
             if not keep.any():
                 continue
@@ -437,10 +421,16 @@ class StreamedExactSystem(ExactSystem):
         return out
 
 
-def _limbs_value(columns):
-    """Python integers ``sum_j columns[j] 2^(31 j)`` (int64 columns, nonnegative)."""
-    out = np.zeros(len(columns[0]), dtype=object)
-    for j, col in enumerate(columns):
-        if col.any():
-            out += col.astype(object) * (1 << (31 * j))
-    return out
+def _signed_limbs(C, c):
+    """``(n, k)`` int64 limbs of an int64 vector: ``C = sum_k out[:, k] 2^(c k)``,
+    every limb but the last in ``[0, 2^c)``, the last in ``(-2^c, 2^c)``."""
+    mask = (1 << c) - 1
+    rest = np.asarray(C, dtype=np.int64).copy()
+    limbs = []
+    while True:
+        if bool(np.all((rest >= -mask) & (rest <= mask))):
+            limbs.append(rest)
+            break
+        limbs.append(rest & mask)
+        rest = rest >> c
+    return np.stack(limbs, axis=1)

@@ -34,7 +34,7 @@ import numpy as np
 
 from .states import global_index
 
-__all__ = ["applies", "population_rows", "population_chunks", "limb_columns", "ExactRows"]
+__all__ = ["applies", "population_rows", "population_chunks", "limb_columns", "limbs_to_int", "ExactRows"]
 
 #: Partial multisets expanded per chunk of rows (bounds the temporaries, ~64 bytes each).
 _CHUNK_PARTIALS = 1 << 21
@@ -292,7 +292,7 @@ def _convolve_occupation(succ, vals, base, limbs=0, as_limbs=False):
             combined = combined[heads]
         row, key = combined // span, combined % span
     if limbs and not as_limbs:
-        data = _limbs_to_int(data)
+        data = limbs_to_int(data)
     elif limbs:
         _carry(data)  # every column in [0, 2^31) but the last, which is below 2^31 too (value < D^m)
     return row, key, data
@@ -306,9 +306,14 @@ def _carry(data):
         data[:, j] &= mask
 
 
-def _limbs_to_int(data):
+def limbs_to_int(data, normalise=False):
     """Python integers ``sum_j data[:, j] 2^(31 j)`` (nonnegative limbs), two
-    limbs at a time through int64."""
+    limbs at a time through int64.  The limbs must be below ``2^31``, or
+    ``normalise=True`` (limbs summed from such limbs, any int64 size, a value
+    below ``2^(31 J)``): carries are propagated first, on a copy."""
+    if normalise:
+        data = data.copy()
+        _carry(data)
     out = None
     for j in range(0, data.shape[1], 2):
         pair = data[:, j] if j + 1 == data.shape[1] else data[:, j] + (data[:, j + 1] << _LIMB)
