@@ -17,9 +17,9 @@
    expected_steps of analysis.absorb on small chains, also blockwise.
 7. Wide fallback: on random blocks, c 1 is a super-solution, floor/ceil
    sweeps stay sub-/super-solutions, are monotone and bracket y exactly.
-8. Adjoint enclosure (Claims 8-10): the identity x(s) = y^.b + r.x and the
-   bracket (4) exactly on random chains with wrong y^; the integer form of
-   r; the streamed code path against exact values; and an adversarial
+8. Adjoint enclosure (Claims 8-11): the identity x(s) = y^.b + r.x and the
+   brackets (4) and (5) exactly on random chains with wrong y^; the integer
+   form of r; the streamed code path against exact values; and an adversarial
    solver (r = eps e_t with x(t) = 1) that makes the upper end of (4)
    attained (tests/test_proofs.py halves the width and sees this fail).
 """
@@ -299,7 +299,7 @@ def solve_transposed(V, rhs, d):
     return [Fraction(int(sp.fraction(v)[0]), int(sp.fraction(v)[1])) for v in y]
 
 
-ok_identity, ok_bracket4, ok_integer = True, True, True
+ok_identity, ok_bracket4, ok_integer, ok_steps, steps_checked = True, True, True, True, 0
 for trial in range(30):
     n = rng.randrange(2, 7)
     d = 2**rng.randrange(6, 10) * 3**rng.randrange(0, 3)
@@ -323,12 +323,24 @@ for trial in range(30):
         lower, upper = centre + sum(min(v, 0) for v in r), centre + sum(max(v, 0) for v in r)
         ok_bracket4 &= lower <= x[s_] <= upper and all(0 <= xi <= 1 for xi in x)
         ok_integer &= d * 2**E * centre == sum(a * row[c] for a, row in zip(Y, B))
+    # Claim 11: a super-solution u (A u >= 1, checked) of the expected times bounds E_s[tau] through r
+    t_star = solve_exact(V, [Fraction(1)] * n, d)
+    grow = Fraction(rng.randrange(100, 130), 100)  # a common factor keeps A u >= 1; the noise may break it (then skipped)
+    u = [v * grow + Fraction(rng.randrange(0, 5), 1000) for v in t_star]
+    if all(a >= 1 for a in apply_A(V, d, u)):
+        steps = t_star[s_]
+        low = sum(y_hat) + sum(min(ri * ui, 0) for ri, ui in zip(r, u))
+        high = sum(y_hat) + sum(max(ri * ui, 0) for ri, ui in zip(r, u))
+        ok_steps &= low <= steps <= high and steps == sum(y_hat) + sum(ri * ti for ri, ti in zip(r, t_star))
+        steps_checked += 1
 check(ok_identity, "Claim 8: x_C(s) = y . b_C = y^ . b_C + r . x_C exactly, 30 random chains x 3 targets, wrong y^")
+check(ok_steps and steps_checked >= 10, f"Claim 11: y^ . 1 + sum min(r u, 0) <= E_s[tau] <= y^ . 1 + sum max(r u, 0) for A u >= 1 ({steps_checked} chains)")
 check(ok_bracket4, "Claim 9: y^ . b_C + sum r^- <= x_C(s) <= y^ . b_C + sum r^+ on the same chains")
 check(ok_integer, "Claim 10: d 2^E r = d 2^E e_s - d Y + V^T Y and d 2^E (y^ . b_C) = Y . B_C")
 
 from markovgmm.chain.lumped import build_lumped_chain, build_streamed_chain  # noqa: E402
 from markovgmm.analysis.certified import certified_absorb  # noqa: E402
+from markovgmm.analysis.absorption import absorb  # noqa: E402
 from markovgmm.analysis.classes import closed_classes  # noqa: E402
 
 ok_streamed = True
@@ -342,7 +354,9 @@ for params in (dict(agents=4, components=2, memory=4), dict(agents=3, components
         ok_streamed &= lo <= exact.polarization() <= hi and report["relative_width"] < 1e-12
         lo, hi = (Fraction(v) for v in report["consensus_interval"])
         ok_streamed &= lo <= exact.consensus() <= hi
-check(ok_streamed, "adjoint code path: certified_absorb on streamed chains contains the exact P(polarisation), P(consensus)")
+        lo, hi = (Fraction(v) for v in report["expected_steps_interval"])
+        ok_streamed &= lo <= absorb(stored, start)["expected_steps"] <= hi
+check(ok_streamed, "adjoint code path: certified_absorb on streamed chains contains the exact P(polarisation), P(consensus), E[tau]")
 
 ADJOINT_CASE = (dict(agents=3, components=2, memory=4), ((2, 2), (2, 2), (2, 2)), ((4, 0), (0, 4), (2, 2)))
 

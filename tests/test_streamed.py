@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from markovgmm.analysis.absorption import absorption_probabilities
+from markovgmm.analysis.absorption import absorb, absorption_probabilities
 from markovgmm.analysis.certified import certified_absorb, certified_absorption, certified_expected_time
 from markovgmm.analysis.classes import closed_classes
 from markovgmm.analysis.exact_kernel import ExactSystem, StreamedExactSystem
@@ -31,8 +31,8 @@ def _ids(kw):
 
 @pytest.mark.parametrize("kwargs", SYSTEMS, ids=_ids)
 def test_streamed_product_equals_the_stored_exact_transpose(kwargs):
-    """V^T C from the regenerated rows equals the Python-integer product over
-    the stored exact chain, entry for entry; the class sums equal the stored
+    """V^T C and V C from the regenerated rows equal the Python-integer
+    products over the stored exact chain, entry for entry; the class sums equal the stored
     rows' sums into each closed class; the float chain equals the stored one."""
     system = System(**kwargs)
     streamed, stored = build_streamed_chain(system), build_lumped_chain(system)
@@ -49,6 +49,9 @@ def test_streamed_product_equals_the_stored_exact_transpose(kwargs):
         expected = np.zeros(len(T), dtype=object)
         np.add.at(expected, reference.cols, vals * np.array([int(c) for c in C], dtype=object)[reference.rows])
         assert (kernel.product(C) == expected).all()
+        forward = np.zeros(len(T), dtype=object)
+        np.add.at(forward, reference.rows, vals * np.array([int(c) for c in C], dtype=object)[reference.cols])
+        assert (kernel.product(C, forward=True) == forward).all()
     pos, cls, num = kernel.class_numerators
     got = {(int(p), int(c)): int(v) for p, c, v in zip(pos, cls, num)}
     want = {}
@@ -57,7 +60,7 @@ def test_streamed_product_equals_the_stored_exact_transpose(kwargs):
             c = int(structure.class_of[stored.indices[k]])
             if c >= 0:
                 want[(p, c)] = want.get((p, c), 0) + int(stored.values[k])
-    assert got == want and kernel.passes == 3
+    assert got == want and kernel.passes == 6
 
 
 @pytest.mark.parametrize("kwargs", SYSTEMS, ids=_ids)
@@ -74,7 +77,9 @@ def test_streamed_intervals_contain_the_exact_probabilities(kwargs):
             assert Fraction(lo) <= value <= Fraction(hi)
             if value > 0:
                 assert Fraction(hi) - Fraction(lo) <= Fraction(1, 10**12) * value
-        assert report["expected_steps_interval"] is None and report["converged"]
+        lo, hi = (Fraction(v) for v in report["expected_steps_interval"])
+        steps = absorb(stored, start)["expected_steps"]
+        assert lo <= steps <= hi and hi - lo <= Fraction(1, 10**12) * steps and report["converged"]
 
 
 def test_the_certificate_reads_the_exact_rows_not_the_floats(monkeypatch):
@@ -117,9 +122,10 @@ def test_streamed_refusals():
     assert not streaming_applies(System(agents=3, components=2, memory=3, schedule="async"))
     with pytest.raises(TooLargeError, match=r"exact rows streamed.*largest memory that fits here is memory=\d"):
         build_streamed_chain(System(agents=8, components=2, memory=8), memory_limit=64 * 2**20)
-    chain = build_streamed_chain(System(agents=3, components=2, memory=3))
-    with pytest.raises(InputError, match="expected time"):
-        certified_expected_time(chain, 5)
+    system = System(agents=3, components=2, memory=3)
+    chain, stored = build_streamed_chain(system), build_lumped_chain(system)
+    assert certified_expected_time(chain, 5).contains(absorb(stored, 5)["expected_steps"])
+    assert certified_expected_time(chain, 0).upper == 0  # a start in a closed class
 
 
 _RSS_CHILD = r"""
@@ -184,8 +190,7 @@ def test_cli_certified_streams_when_the_exact_rows_do_not_fit(monkeypatch, capsy
     captured = capsys.readouterr()
     streamed = json.loads(captured.out)
     assert streamed["exact_rows"] == "streamed" and "streaming the exact rows" in captured.err
-    assert streamed["expected_steps_interval"] is None
-    for key in ("polarization_interval", "consensus_interval"):
+    for key in ("polarization_interval", "consensus_interval", "expected_steps_interval"):
         lo, hi = (Fraction(v) for v in streamed[key])
         slo, shi = (Fraction(v) for v in stored[key])
         assert max(lo, slo) <= min(hi, shi)  # both proven: they overlap

@@ -585,11 +585,12 @@ def _big_product(system, X, bits=48):
     return out
 
 
-def adjoint_solver(chain, transient, rtol=1e-11, maxiter=2000):
-    """Float solver for ``A^T y = r`` (``A = I - Q`` on ``transient``) by
-    unpreconditioned BiCGSTAB (GMRES if it breaks down), matrix-free: each
-    product is ``v - (P^T w)[T]`` with ``w`` the embedding of ``v``, on the
-    chain's stored float matrix, so ``A`` is never formed.  For the streamed
+def adjoint_solver(chain, transient, rtol=1e-11, maxiter=2000, transpose=True):
+    """Float solver for ``A^T y = r`` (``transpose=False``: ``A y = r``),
+    ``A = I - Q`` on ``transient``, by unpreconditioned BiCGSTAB (GMRES if it
+    breaks down), matrix-free: each product is ``v - (P^T w)[T]`` (or
+    ``v - (P w)[T]``) with ``w`` the embedding of ``v``, on the chain's
+    stored float matrix, so ``A`` is never formed.  For the streamed
     certificate, where the chains are well conditioned (m = 9, N = 8: about
     100 iterations to 1e-10) and too large for an LU or an incomplete LU.
     Returns ``solve(r) -> c``; its accuracy only affects the width."""
@@ -597,25 +598,30 @@ def adjoint_solver(chain, transient, rtol=1e-11, maxiter=2000):
 
     from scipy.sparse.linalg import LinearOperator, bicgstab, gmres
 
-    PT = chain.matrix().T  # CSC view of the transpose: no copy
+    P = chain.matrix().T if transpose else chain.matrix()  # .T: a CSC view of the transpose, no copy
     n_all, n = chain.n_states, len(transient)
 
     def matvec(v):
         w = np.zeros(n_all)
         w[transient] = np.ravel(v)
-        return np.ravel(v) - (PT @ w)[transient]
+        return np.ravel(v) - (P @ w)[transient]
 
-    AT = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
+    op = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
     key = "rtol" if "rtol" in inspect.signature(bicgstab).parameters else "tol"  # scipy < 1.12 calls it tol
 
     def solve(r):
         r = np.asarray(r, dtype=np.float64)
-        c, info = bicgstab(AT, r, atol=0.0, maxiter=maxiter, **{key: rtol})
-        if info != 0 or not np.all(np.isfinite(c)):
-            c, _info = gmres(AT, r, atol=0.0, restart=100, maxiter=max(1, maxiter // 100), **{key: rtol})
+        c, info = bicgstab(op, r, atol=0.0, maxiter=maxiter, **{key: rtol})
+        # BiCGSTAB can report success far from the answer (seen on a 3-state mirroring block): check
+        if info != 0 or not np.all(np.isfinite(c)) or np.linalg.norm(matvec(c) - r) > 1e-6 * np.linalg.norm(r):
+            c, _info = gmres(op, r, atol=0.0, restart=100, maxiter=max(1, maxiter // 100), **{key: rtol})
         return c
 
     return solve
+
+
+#: Relative margins tried for the expected-time super-solution ``u = (1 + margin) t^`` on the streamed path.
+_SUPER_MARGINS = (2.0**-20, 2.0**-10, 2.0**-4)
 
 
 class _StreamedCertifier:
@@ -682,6 +688,39 @@ class _StreamedCertifier:
             return True
 
         self._refined = system.refine(B, stop, self.max_refinements, solve)
+
+    def expected_time(self, rtol):
+        """Enclosure of ``E[tau] = y . 1 = y^ . 1 + r . t`` with ``t = A^{-1} 1``:
+        a float solve of ``A t = 1``, scaled up into ``u`` until ``A u >= 1``
+        holds exactly (one forward pass), bounds ``0 <= t <= u``, so ``r . t``
+        lies between the sums of ``r u`` over the negative and the positive
+        ``r`` (``proofs/certified_enclosure.md``, Claim 11)."""
+        _check_rtol(rtol)
+        if self.structure.class_of[self.start] >= 0:
+            return CertifiedInterval("expected_steps", Fraction(0), Fraction(0), Fraction(0), 0, True)
+        self._refine(rtol)
+        X, E, R, solves, _converged = self._refined
+        system, d = self.system, self.system.d
+        t = np.asarray(adjoint_solver(self.chain, self.transient, transpose=False)(np.ones(system.n)), dtype=np.float64)
+        if not np.all(np.isfinite(t)):
+            raise CertificationError("expected time: the float solve of A t = 1 did not finish")
+        for margin in _SUPER_MARGINS:
+            u = np.maximum(t, 1.0) * (1 + margin)
+            k = 52 - int(np.frexp(float(u.max()))[1])
+            U = np.ceil(np.ldexp(u, k)).astype(np.int64)  # u <= U / 2^k
+            # A (U / 2^k) >= 1  <=>  d U - V U >= d 2^k, exactly
+            if all(v >= d << k for v in (d * U.astype(object) - system.product(U, forward=True)).tolist()):
+                break
+        else:
+            raise CertificationError("expected time: no super-solution A u >= 1 from the float solve of A t = 1")
+        centre = Fraction(sum(int(x) for x in X.tolist()), 1 << E)
+        scale = (d << E) << k  # r_t u_t = R_t U_t / (d 2^E 2^k)
+        below = Fraction(sum(min(int(r), 0) * int(v) for r, v in zip(R.tolist(), U.tolist())), scale)
+        above = Fraction(sum(max(int(r), 0) * int(v) for r, v in zip(R.tolist(), U.tolist())), scale)
+        lower, upper = max(centre + below, Fraction(1)), centre + above  # tau >= 1 from a transient start
+        ok = upper - lower <= Fraction(rtol) * lower
+        return CertifiedInterval("expected_steps", lower, upper, centre, solves + 1, ok,
+                                 note=f"adjoint certificate, exact rows streamed ({self.system.passes} passes)")
 
     def interval(self, target, rtol):
         _check_rtol(rtol)
@@ -815,7 +854,7 @@ def certified_expected_time(chain, start, rtol=1e-12, max_refinements=12, float_
     (True, True)
     """
     if getattr(chain, "exact_rows", None) is not None and not chain.exact:
-        raise InputError("chain: the expected time is not certified on a streamed chain (its adjoint certificate bounds probabilities); build it exactly")
+        return _StreamedCertifier(chain, start, max_refinements, float_solver).expected_time(rtol)
     return _Certifier(chain, start, float_solver, max_refinements, fallback).expected_time(rtol)
 
 
@@ -840,9 +879,8 @@ def certified_absorb(chain, start: int | np.integer | tuple | list, rtol: float 
         ``refinements`` (float solves per target) and ``converged``.
         ``relative_width`` is None when the lower bound is 0 and the upper not.
         On a streamed chain (:func:`~markovgmm.chain.lumped.build_streamed_chain`)
-        one adjoint solve certifies every target and the two
-        ``expected_steps_*`` entries are None (that certificate bounds
-        probabilities only).
+        one adjoint solve certifies every target, and the expected time
+        adds one forward float solve and one exact forward pass.
 
     Examples
     --------
@@ -864,11 +902,9 @@ def certified_absorb(chain, start: int | np.integer | tuple | list, rtol: float 
         if progress:
             progress(len(all_boxes))
     polar, consensus, *by_component, other = all_boxes
-    steps = None if streamed else certifier.expected_time(rtol)
-    if steps is not None:
-        all_boxes.append(steps)
-    p, c = polar.as_dict(digits), consensus.as_dict(digits)
-    t = steps.as_dict(digits) if steps is not None else {"interval": None, "decimal": None}
+    steps = certifier.expected_time(rtol)
+    all_boxes.append(steps)
+    p, c, t = polar.as_dict(digits), consensus.as_dict(digits), steps.as_dict(digits)
     return {
         "polarization_interval": p["interval"],
         "polarization_decimal": p["decimal"],

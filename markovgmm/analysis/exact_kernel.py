@@ -346,9 +346,11 @@ class StreamedExactSystem(ExactSystem):
             cols = self.position[chain.indices[lo:hi]]
             counts += np.bincount(cols[(rows >= 0) & (cols >= 0)], minlength=self.n)
         longest = int(counts.max()) if len(counts) else 1
+        if self.n:  # rows too, for the forward product (a row's length bounds its entries inside T)
+            longest = max(longest, int(np.diff(chain.indptr)[transient].max()))
         self.limb_bits = 62 - 31 - ceil(log2(longest + 1))
         if self.limb_bits < 4:
-            raise ValueError(f"streamed exact kernel: columns of {longest:,} entries leave no room for int64 limb products")
+            raise ValueError(f"streamed exact kernel: rows or columns of {longest:,} entries leave no room for int64 limb products")
         self.class_of = class_of
         self.class_numerators = None
         self.passes = 0
@@ -357,9 +359,10 @@ class StreamedExactSystem(ExactSystem):
     def A(self):
         raise AttributeError("StreamedExactSystem: no stored matrix; the float solver uses the chain's float matrix")
 
-    def product(self, C):
-        """Exact ``V^T @ C`` (object array of Python ints) for an int64 vector
-        ``C`` on the transient set: one pass over the regenerated exact rows."""
+    def product(self, C, forward=False):
+        """Exact ``V^T @ C`` (``forward``: ``V @ C``), an object array of
+        Python ints, for an int64 vector ``C`` on the transient set: one pass
+        over the regenerated exact rows."""
         import scipy.sparse as sp
 
         n, c = self.n, self.limb_bits
@@ -395,9 +398,11 @@ class StreamedExactSystem(ExactSystem):
             local = np.repeat(np.arange(count), lengths)[keep]
             indptr = np.zeros(count + 1, dtype=np.int64)
             np.cumsum(np.bincount(local, minlength=count), out=indptr[1:])
-            C_chunk = np.zeros((count, climbs.shape[1]), dtype=np.int64)
             inside_rows = position[first : first + count] >= 0
-            C_chunk[inside_rows] = climbs[position[first : first + count][inside_rows]]
+            rows_here = position[first : first + count][inside_rows]
+            if not forward:
+                C_chunk = np.zeros((count, climbs.shape[1]), dtype=np.int64)
+                C_chunk[inside_rows] = climbs[rows_here]
             kept_cols = col_pos[keep]
             if acc is None:
                 acc = np.zeros((limbs.shape[1], n, climbs.shape[1]), dtype=np.int64)
@@ -405,7 +410,11 @@ class StreamedExactSystem(ExactSystem):
                 acc = np.concatenate([acc, np.zeros((limbs.shape[1] - acc.shape[0], n, climbs.shape[1]), np.int64)])
             for j in range(limbs.shape[1]):
                 M = sp.csr_matrix((limbs[keep, j], kept_cols, indptr), shape=(count, n))
-                acc[j] += M.T @ C_chunk  # exact int64: a column's entries times |C_k| < 2^c stay below 2^62 in total
+                # exact int64: a row's (column's) entries times |C_k| < 2^c stay below 2^62 in total
+                if forward:
+                    acc[j][rows_here] += (M @ climbs)[inside_rows]
+                else:
+                    acc[j] += M.T @ C_chunk
         self.passes += 1
         if want_classes:
             width = int(self.class_of.max()) + 1

@@ -198,7 +198,7 @@ def run(args):
             print(
                 f"markovgmm: the stored exact chain and its certificate would not fit in memory; building the float chain (about "
                 f"{streamed_cost['bytes'] / 2**20:,.0f} MiB) and streaming the exact rows: each exact product of the "
-                "certificate is one more pass of the exact build (usually 2-4 passes)",
+                "certificate is one more pass of the exact build (usually 3-4 passes)",
                 file=sys.stderr,
             )
         with progress_bar(cost["states"], "building", quiet=args.quiet, unit="states") as bar:
@@ -346,7 +346,7 @@ def run_certified(args, chain, start_state):
     print(f"start       {state_text(report['start'])}")
     print("arithmetic  certified (float solves, exact integer certificate; bounds rounded outward)")
     if report["exact_rows"] == "streamed":
-        print("certificate adjoint, one solve for every target; exact rows streamed, never stored (no expected time)")
+        print("certificate adjoint, one solve for every target; exact rows streamed, never stored")
     lumped = f", solved on {report['lumped_states']:,} orbits" if chain.lumped else ""
     print(f"states      {report['states']:,}{lumped}")
 
