@@ -83,9 +83,10 @@ def test_streamed_intervals_contain_the_exact_probabilities(kwargs):
 
 
 def test_the_certificate_reads_the_exact_rows_not_the_floats(monkeypatch):
-    """Doubling one row's exact numerators in the stream (floats untouched)
-    moves the certified interval off the true value, and dropping an entry
-    is caught by the pattern check: the proof rests on the exact rows."""
+    """Moving exact probability between two entries of one row in the stream
+    (floats untouched, rows still stochastic) moves the certified interval off
+    the true value; a row not summing to d, a zero numerator, a dropped entry
+    and a skipped chunk are each refused: the proof rests on the exact rows."""
     system = System(agents=4, components=2, memory=4)
     streamed, stored = build_streamed_chain(system), build_lumped_chain(system)
     start = stored.index(((2, 2),) * 4)
@@ -93,15 +94,35 @@ def test_the_certificate_reads_the_exact_rows_not_the_floats(monkeypatch):
     assert certified_absorption(streamed, start).contains(exact)
     original = population.ExactRows.chunks
 
-    def doubled(self):
-        for first, lengths, cols, limbs, den in original(self):
-            limbs = limbs.copy()
-            rows = np.repeat(np.arange(first, first + len(lengths)), lengths)
-            limbs[rows == start] *= 2
-            yield first, lengths, cols, limbs, den
+    def edited(change):
+        def chunks(self):
+            for first, lengths, cols, limbs, den in original(self):
+                values = population.limbs_to_int(limbs)
+                heads = np.r_[0, np.cumsum(lengths)]
+                if first <= start < first + len(lengths):
+                    lo, hi = heads[start - first], heads[start - first + 1]
+                    change(values[lo:hi])
+                yield first, lengths, cols, population.limb_columns(values), den
+        return chunks
 
-    monkeypatch.setattr(population.ExactRows, "chunks", doubled)
+    def move(row):  # half of the largest entry to the smallest: still positive, same row sum
+        big, small = int(np.argmax(row)), int(np.argmin(row))
+        half = int(row[big]) // 2
+        row[big], row[small] = int(row[big]) - half, int(row[small]) + half
+
+    monkeypatch.setattr(population.ExactRows, "chunks", edited(move))
     assert not certified_absorption(streamed, start).contains(exact)
+
+    def double(row):
+        row[:] = row * 2
+
+    def zero(row):
+        row[-1], row[0] = 0, int(row[0]) + int(row[-1])
+
+    for change, message in ((double, "does not sum"), (zero, "zero numerator")):
+        monkeypatch.setattr(population.ExactRows, "chunks", edited(change))
+        with pytest.raises(RuntimeError, match=message):
+            certified_absorption(streamed, start)
 
     def dropped(self):
         for first, lengths, cols, limbs, den in original(self):
@@ -112,6 +133,19 @@ def test_the_certificate_reads_the_exact_rows_not_the_floats(monkeypatch):
     monkeypatch.setattr(population.ExactRows, "chunks", dropped)
     with pytest.raises(RuntimeError, match="pattern differs"):
         certified_absorption(streamed, start)
+
+    monkeypatch.setattr(population, "chunk_rows", lambda *args, **kwargs: 10)  # 7 chunks of 10 orbits
+
+    def skipped(self):
+        for number, chunk in enumerate(original(self)):
+            if number != 3:
+                yield chunk
+
+    monkeypatch.setattr(population.ExactRows, "chunks", skipped)
+    with pytest.raises(RuntimeError, match="expected 30"):
+        certified_absorption(streamed, start)
+    monkeypatch.setattr(population.ExactRows, "chunks", original)
+    assert certified_absorption(streamed, start).contains(exact)  # 7 chunks, none missing
 
 
 def test_streamed_refusals():
@@ -195,3 +229,77 @@ def test_cli_certified_streams_when_the_exact_rows_do_not_fit(monkeypatch, capsy
         slo, shi = (Fraction(v) for v in stored[key])
         assert max(lo, slo) <= min(hi, shi)  # both proven: they overlap
         assert hi - lo <= Fraction(1, 10**12) * lo
+
+
+def _forward_scaled(monkeypatch, factor):
+    """Make the expected-time float solve return ``factor`` times its answer."""
+    from markovgmm.analysis import certified
+
+    real = certified.adjoint_solver
+
+    def solver(chain, transient, rtol=1e-11, maxiter=2000, transpose=True):
+        solve = real(chain, transient, rtol=rtol, maxiter=maxiter, transpose=transpose)
+        return solve if transpose else (lambda r: factor * solve(r))
+
+    monkeypatch.setattr(certified, "adjoint_solver", solver)
+
+
+def test_expected_time_super_solution_is_checked_exactly(monkeypatch):
+    """The super-solution of A t = 1 is accepted only when A u >= 1 holds
+    exactly: an answer 0.1% low needs the 2^-4 margin and still encloses the
+    exact E[tau]; one half too low has no margin that works and is refused;
+    one 2^60 too high (times beyond 2^52: a negative scale) is valid, wide."""
+    from markovgmm.analysis.certified import CertificationError
+
+    system = System(agents=4, components=2, memory=4)
+    streamed, stored = build_streamed_chain(system), build_lumped_chain(system)
+    start = stored.index(((2, 2),) * 4)
+    steps = absorb(stored, start)["expected_steps"]
+    _forward_scaled(monkeypatch, 1 - 1e-3)
+    box = certified_expected_time(streamed, start)
+    assert box.contains(steps) and box.relative_width < 1e-12
+    _forward_scaled(monkeypatch, 0.5)
+    with pytest.raises(CertificationError, match="no super-solution"):
+        certified_expected_time(streamed, start)
+    _forward_scaled(monkeypatch, 2.0**60)
+    box = certified_expected_time(streamed, start)
+    assert box.contains(steps) and box.lower >= 1
+
+
+def test_float_solver_without_an_answer_is_refused():
+    from markovgmm.analysis.certified import CertificationError
+
+    chain = build_streamed_chain(System(agents=3, components=2, memory=3))
+    with pytest.raises(CertificationError, match="no usable solution"):
+        certified_absorption(chain, 5, float_solver=lambda ch, T: (lambda r: np.full(len(r), np.nan)))
+
+
+class _WorstRows:
+    """Synthetic exact rows at the int64 limb bound: n x n, every numerator
+    with both 31-bit limbs at 2^31 - 1 (row sums = d)."""
+
+    def __init__(self, n):
+        self.n, self.value = n, (2**31 - 1) * (1 + 2**31)
+        self.denominator = n * self.value
+
+    def chunks(self):
+        n = self.n
+        limbs = np.full((n * n, 2), 2**31 - 1, dtype=np.int64)
+        yield 0, np.full(n, n), np.tile(np.arange(n), n), limbs, self.denominator
+
+
+def test_streamed_products_at_the_int64_limb_bound():
+    """Every limb and every C limb at its maximum, on the longest rows and
+    columns there are: V^T C and V C still equal the Python-integer products
+    (a limb width 2 bits looser overflows here)."""
+    from types import SimpleNamespace
+
+    n = 127  # ceil(log2(n + 1)) = 7 bits of row length with nothing to spare
+    rows = _WorstRows(n)
+    chain = SimpleNamespace(n_states=n, n_transitions=n * n, indptr=np.arange(0, n * n + 1, n), indices=np.tile(np.arange(n), n), exact_rows=rows)
+    kernel = StreamedExactSystem(chain, np.arange(n))
+    top = 2**63 - 1
+    for C in (np.full(n, top, dtype=np.int64), np.full(n, -top, dtype=np.int64), np.where(np.arange(n) % 2, top, -top).astype(np.int64)):
+        total = rows.value * sum(int(c) for c in C)
+        assert (kernel.product(C) == total).all()  # every column: value times the sum of C
+        assert (kernel.product(C, forward=True) == total).all()

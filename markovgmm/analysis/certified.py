@@ -688,6 +688,8 @@ class _StreamedCertifier:
             return True
 
         self._refined = system.refine(B, stop, self.max_refinements, solve)
+        if system.class_numerators is None:  # refinement stopped before any exact pass
+            raise CertificationError("streamed certificate: the float solver gave no usable solution of A^T y = e_s")
 
     def expected_time(self, rtol):
         """Enclosure of ``E[tau] = y . 1 = y^ . 1 + r . t`` with ``t = A^{-1} 1``:
@@ -705,18 +707,19 @@ class _StreamedCertifier:
         if not np.all(np.isfinite(t)):
             raise CertificationError("expected time: the float solve of A t = 1 did not finish")
         for margin in _SUPER_MARGINS:
-            u = np.maximum(t, 1.0) * (1 + margin)
-            k = 52 - int(np.frexp(float(u.max()))[1])
+            u = np.maximum(t, 1.0) * (1 + margin)  # t >= 1 on transient states anyway
+            k = 52 - int(np.frexp(float(u.max()))[1])  # negative for times of 2^52 and more
             U = np.ceil(np.ldexp(u, k)).astype(np.int64)  # u <= U / 2^k
-            # A (U / 2^k) >= 1  <=>  d U - V U >= d 2^k, exactly
-            if all(v >= d << k for v in (d * U.astype(object) - system.product(U, forward=True)).tolist()):
+            # A (U / 2^k) >= 1  <=>  (d U - V U) 2^-k >= d, exactly
+            excess = d * U.astype(object) - system.product(U, forward=True)
+            if all((v << -k if k < 0 else v) >= (d if k < 0 else d << k) for v in excess.tolist()):
                 break
         else:
             raise CertificationError("expected time: no super-solution A u >= 1 from the float solve of A t = 1")
         centre = Fraction(sum(int(x) for x in X.tolist()), 1 << E)
-        scale = (d << E) << k  # r_t u_t = R_t U_t / (d 2^E 2^k)
-        below = Fraction(sum(min(int(r), 0) * int(v) for r, v in zip(R.tolist(), U.tolist())), scale)
-        above = Fraction(sum(max(int(r), 0) * int(v) for r, v in zip(R.tolist(), U.tolist())), scale)
+        scale = Fraction(d << E) * Fraction(2) ** k  # r_t u_t = R_t U_t / (d 2^E 2^k)
+        below = sum(min(int(r), 0) * int(v) for r, v in zip(R.tolist(), U.tolist())) / scale
+        above = sum(max(int(r), 0) * int(v) for r, v in zip(R.tolist(), U.tolist())) / scale
         lower, upper = max(centre + below, Fraction(1)), centre + above  # tau >= 1 from a transient start
         ok = upper - lower <= Fraction(rtol) * lower
         return CertifiedInterval("expected_steps", lower, upper, centre, solves + 1, ok,

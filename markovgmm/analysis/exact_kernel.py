@@ -371,13 +371,18 @@ class StreamedExactSystem(ExactSystem):
         want_classes = self.class_numerators is None and self.class_of is not None
         class_keys, class_sums = [], []
         acc = None
+        expected_first = 0
         for first, lengths, cols, limbs, denominator in self.rows_source.chunks():
             if int(denominator) != self.d:
                 raise RuntimeError("streamed exact rows: a chunk has another common denominator")
             count = len(lengths)
+            if first != expected_first:  # every row exactly once, in order
+                raise RuntimeError(f"streamed exact rows: a chunk starts at row {first}, expected {expected_first}")
+            expected_first += count
             lo, hi = int(chain.indptr[first]), int(chain.indptr[first + count])
             if not (np.array_equal(np.diff(chain.indptr[first : first + count + 1]), lengths) and np.array_equal(chain.indices[lo:hi], cols)):
                 raise RuntimeError(f"streamed exact rows {first}..{first + count - 1}: pattern differs from the float chain's")
+            _check_stochastic(lengths, limbs, self.d, first)
             row_pos = np.repeat(position[first : first + count], lengths)
             col_pos = position[cols]
             if want_classes:
@@ -415,6 +420,8 @@ class StreamedExactSystem(ExactSystem):
                     acc[j][rows_here] += (M @ climbs)[inside_rows]
                 else:
                     acc[j] += M.T @ C_chunk
+        if expected_first != chain.n_states:
+            raise RuntimeError(f"streamed exact rows: the chunks cover {expected_first:,} of {chain.n_states:,} rows")
         self.passes += 1
         if want_classes:
             width = int(self.class_of.max()) + 1
@@ -428,6 +435,22 @@ class StreamedExactSystem(ExactSystem):
             for k in range(acc.shape[2]):
                 out += acc[j, :, k].astype(object) * (1 << (31 * j + c * k))
         return out
+
+
+def _check_stochastic(lengths, limbs, d, first):
+    """Raise unless every exact numerator of the chunk is positive (the float
+    chain's pattern is the exact chain's) and every row sums to ``d``
+    (stochastic rows: what makes ``A`` an M-matrix and ``0 <= x <= 1``)."""
+    from ..chain.population import limbs_to_int
+
+    if not len(lengths):
+        return
+    if (lengths <= 0).any() or not limbs.any(axis=1).all():
+        raise RuntimeError(f"streamed exact rows from {first}: an empty row or a zero numerator")
+    heads = np.r_[0, np.cumsum(lengths)[:-1]]
+    sums = limbs_to_int(np.add.reduceat(limbs, heads, axis=0), normalise=True)  # < 2^31 * row length per column
+    if not (sums == d).all():
+        raise RuntimeError(f"streamed exact rows from {first}: a row does not sum to the common denominator")
 
 
 def _signed_limbs(C, c):

@@ -309,10 +309,10 @@ def _carry(data):
 def limbs_to_int(data, normalise=False):
     """Python integers ``sum_j data[:, j] 2^(31 j)`` (nonnegative limbs), two
     limbs at a time through int64.  The limbs must be below ``2^31``, or
-    ``normalise=True`` (limbs summed from such limbs, any int64 size, a value
-    below ``2^(31 J)``): carries are propagated first, on a copy."""
+    ``normalise=True`` (sums of such limbs, each column below ``2^62``):
+    carries are propagated first, into two extra columns, on a copy."""
     if normalise:
-        data = data.copy()
+        data = np.concatenate([data, np.zeros((len(data), 2), dtype=np.int64)], axis=1)
         _carry(data)
     out = None
     for j in range(0, data.shape[1], 2):
