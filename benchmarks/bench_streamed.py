@@ -3,7 +3,7 @@
 For each m, in a fresh child process (so peak memory is that run's alone):
 the streamed path (``build_streamed_chain`` + ``certified_absorb``: the float
 lumped chain stored, the exact rows regenerated for every exact product,
-the adjoint certificate) from the balanced start, with build and certify
+the adjoint certificate, the expected absorption time included) from the balanced start, with build and certify
 times, exact passes, peak resident memory (VmHWM) and the memory estimate
 (``estimate_cost(..., streamed=True)``).  Where the stored exact chain fits
 (m = 9, 10) the stored certificate (``build_chain(exact=True, lump=True)``
@@ -144,7 +144,9 @@ def main(argv=None):
         "",
         "Streamed: the float chain is stored (16 bytes a transition); every exact product of the adjoint certificate "
         "regenerates the exact rows (31-bit int64 limbs) chunk by chunk and checks their pattern against the float chain's; "
-        "one refined solve of `A^T y = e_s` bounds every target (`proofs/certified_enclosure.md`, Claims 8-10).  "
+        "one refined solve of `A^T y = e_s` bounds every target (`proofs/certified_enclosure.md`, Claims 8-10), and one "
+        "more forward float solve and exact pass bound the expected absorption time (Claim 11): `certify` includes it.  "
+        "`float solves`: those of the probabilities.  "
         "Stored: the exact chain in memory, the certificate of Claims 1-5.  Where both ran, the intervals overlap "
         "(checked in this run).",
         "",
