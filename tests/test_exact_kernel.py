@@ -10,6 +10,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from peak_memory import run_child
 import scipy.sparse as sp
 
 from markovgmm.analysis.absorption import absorption_probabilities
@@ -169,20 +170,15 @@ def test_certified_interval_contains_the_exact_value_with_big_numerators(kwargs)
 
 
 _RSS_CHILD = r"""
-import json, sys
 from markovgmm.system import System
 from markovgmm.chain.assembly import estimate_cost, local_table
 from markovgmm.chain.build import build_chain
-def status(key):
-    for line in open("/proc/self/status"):
-        if line.startswith(key):
-            return int(line.split()[1]) * 1024
 kw = json.loads(sys.argv[1])
 system = System(**kw)
 build_chain(System(**dict(kw, memory=2)), lump=True)  # first-call set-up, not the build's memory
 cost = estimate_cost(system, local_table(system), lumped=True)
 base = status("VmRSS:")
-open("/proc/self/clear_refs", "w").write("5")  # reset VmHWM to the current RSS
+reset_peak()
 chain = build_chain(system, lump=True, memory_limit=1 << 60)
 assert int(chain.denominator) >= 2**62
 print(json.dumps(dict(estimate=cost["bytes"], peak=status("VmHWM:") - base, transitions=chain.n_transitions, estimated=cost["transitions"])))
@@ -195,17 +191,7 @@ def test_memory_estimate_of_big_numerator_builds_against_measured_peak(mN):
     int64 (int64-limb convolution, Python-integer storage) is above the
     measured peak RSS of the build and at most 3x it (+32 MiB)."""
     import json
-    import os
-    import subprocess
-    import sys
 
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    kwargs = dict(agents=mN[0], components=2, memory=mN[1])
-    done = subprocess.run(
-        [sys.executable, "-c", _RSS_CHILD, json.dumps(kwargs)],
-        capture_output=True, text=True, cwd=here, env=dict(os.environ, PYTHONPATH=here), timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-500:]
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+    got = run_child(_RSS_CHILD, json.dumps(dict(agents=mN[0], components=2, memory=mN[1])))
     assert abs(got["estimated"] - got["transitions"]) <= 0.15 * got["transitions"]
     assert got["peak"] <= got["estimate"] <= 3 * got["peak"] + 32 * 2**20, got

@@ -7,6 +7,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from peak_memory import run_child
 
 from markovgmm import System, build_chain
 from markovgmm.analysis import absorption_probabilities
@@ -118,21 +119,16 @@ def test_storm_exact_engine_on_the_new_lumped_chain(kwargs, start, tmp_path):
 
 
 _RSS_CHILD = r"""
-import json, sys
 from markovgmm.system import System
 from markovgmm.chain.assembly import estimate_cost, local_table
 from markovgmm.chain.build import build_chain
-def status(key):
-    for line in open("/proc/self/status"):
-        if line.startswith(key):
-            return int(line.split()[1]) * 1024
 kw, lump = json.loads(sys.argv[1]), sys.argv[2] == "1"
 system = System(**kw)
 build_chain(System(**dict(kw, memory=2)), lump=lump)  # first-call set-up, not the build's memory
 table = local_table(system)
 cost = estimate_cost(system, table, lumped=lump)
 base = status("VmRSS:")
-open("/proc/self/clear_refs", "w").write("5")  # reset VmHWM to the current RSS
+reset_peak()
 chain = build_chain(system, lump=lump, memory_limit=1 << 60)
 print(json.dumps(dict(estimate=cost["bytes"], peak=status("VmHWM:") - base, transitions=chain.n_transitions, estimated=cost["transitions"])))
 """
@@ -149,17 +145,8 @@ print(json.dumps(dict(estimate=cost["bytes"], peak=status("VmHWM:") - base, tran
 )
 def test_memory_estimate_against_measured_peak(kwargs, lump):
     import json
-    import os
-    import subprocess
-    import sys
 
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    done = subprocess.run(
-        [sys.executable, "-c", _RSS_CHILD, json.dumps(kwargs), "1" if lump else "0"],
-        capture_output=True, text=True, cwd=here, env=dict(os.environ, PYTHONPATH=here), timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-500:]
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+    got = run_child(_RSS_CHILD, json.dumps(kwargs), "1" if lump else "0")
     # Transitions within 15% of the built chain, bytes above the peak and at most 3x it (+32 MiB of slack).
     assert abs(got["estimated"] - got["transitions"]) <= 0.15 * got["transitions"]
     assert got["peak"] <= got["estimate"] <= 3 * got["peak"] + 32 * 2**20, got

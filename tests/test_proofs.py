@@ -88,28 +88,15 @@ def test_lb1_check_trips_when_other_classes_count_as_polarised(monkeypatch):
     assert any("lower differs" in text for text in bad)
 
 
-def test_certified_check_catches_a_halved_half_width():
-    """check_certified_enclosure.tight_violations passes on certified_absorption and fails on a
-    deliberately wrong version whose interval has half the proven half-width."""
+def test_certified_checks_catch_a_halved_half_width():
+    """check_certified_enclosure.tight_violations (the stored certificate) and
+    adjoint_tight_violations (the streamed one) pass on certified_absorption
+    and fail on a deliberately wrong version whose interval has half the
+    proven half-width."""
     from markovgmm.analysis.certified import CertifiedInterval, certified_absorption
 
     check = _load("check_certified_enclosure")
     assert check.tight_violations() == []
-
-    def halved(*args, **kwargs):
-        box = certified_absorption(*args, **kwargs)
-        centre, half = (box.lower + box.upper) / 2, (box.upper - box.lower) / 4
-        return CertifiedInterval(box.target, centre - half, centre + half, box.estimate, box.refinements, box.converged)
-
-    assert check.tight_violations(certify=halved)
-
-
-def test_adjoint_check_catches_a_halved_width():
-    """check_certified_enclosure.adjoint_tight_violations passes on the streamed
-    certificate and fails on a version whose interval has half the proven width."""
-    from markovgmm.analysis.certified import CertifiedInterval, certified_absorption
-
-    check = _load("check_certified_enclosure")
     assert check.adjoint_tight_violations() == []
 
     def halved(*args, **kwargs):
@@ -117,4 +104,5 @@ def test_adjoint_check_catches_a_halved_width():
         centre, half = (box.lower + box.upper) / 2, (box.upper - box.lower) / 4
         return CertifiedInterval(box.target, centre - half, centre + half, box.estimate, box.refinements, box.converged)
 
+    assert check.tight_violations(certify=halved)
     assert check.adjoint_tight_violations(certify=halved)

@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from peak_memory import run_child
 
 from markovgmm.analysis.absorption import absorb, absorption_probabilities
 from markovgmm.analysis.certified import certified_absorb, certified_absorption, certified_expected_time
@@ -163,22 +164,17 @@ def test_streamed_refusals():
 
 
 _RSS_CHILD = r"""
-import json, sys
 from markovgmm.system import System, balanced_counts
 from markovgmm.chain.assembly import estimate_cost, local_table
 from markovgmm.chain.lumped import build_streamed_chain
 from markovgmm.analysis.certified import certified_absorb
-def status(key):
-    for line in open("/proc/self/status"):
-        if line.startswith(key):
-            return int(line.split()[1]) * 1024
 kw = json.loads(sys.argv[1])
 system = System(**kw)
 small = build_streamed_chain(System(**dict(kw, memory=2)))
 certified_absorb(small, small.index(((1, 1),) * kw["agents"]))  # first-call set-up, not the run's memory
 cost = estimate_cost(system, local_table(system), lumped=True, streamed=True)
 base = status("VmRSS:")
-open("/proc/self/clear_refs", "w").write("5")  # reset VmHWM to the current RSS
+reset_peak()
 chain = build_streamed_chain(system, memory_limit=1 << 60)
 report = certified_absorb(chain, chain.index((balanced_counts(kw["memory"], 2),) * kw["agents"]))
 print(json.dumps(dict(estimate=cost["bytes"], peak=status("VmHWM:") - base, transitions=chain.n_transitions)))
@@ -190,18 +186,8 @@ def test_streamed_memory_estimate_against_measured_peak(mN):
     """estimate_cost(streamed=True) is above the measured peak RSS of the
     streamed build plus its certificate, and at most 3x it (+32 MiB)."""
     import json
-    import os
-    import subprocess
-    import sys
 
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    kwargs = dict(agents=mN[0], components=2, memory=mN[1])
-    done = subprocess.run(
-        [sys.executable, "-c", _RSS_CHILD, json.dumps(kwargs)],
-        capture_output=True, text=True, cwd=here, env=dict(os.environ, PYTHONPATH=here), timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-500:]
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+    got = run_child(_RSS_CHILD, json.dumps(dict(agents=mN[0], components=2, memory=mN[1])), timeout=300)
     assert got["peak"] <= got["estimate"] <= 3 * got["peak"] + 32 * 2**20, got
 
 
