@@ -188,7 +188,7 @@ def run(args):
     from ..chain.build import build_chain
 
     exact = args.exact or args.certified
-    if args.certified and lump and _streamed_certificate(system):
+    if args.certified and lump and _streamed_certificate(system, cost["bytes"]):
         # the exact numerators would not fit: float chain, exact rows regenerated per exact product
         from ..chain.lumped import build_streamed_chain
         from ..chain.build import estimate_cost
@@ -297,19 +297,18 @@ def _short(text):
 STORED_CERTIFICATE_FACTOR = 3
 
 
-def _streamed_certificate(system):
+def _streamed_certificate(system, stored):
     """True when ``absorb --certified`` should stream the exact rows: the
     streamed build (:func:`~markovgmm.chain.lumped.build_streamed_chain`)
-    applies and the stored exact lumped build, times
-    :data:`STORED_CERTIFICATE_FACTOR` for its certificate, would exceed the
-    memory limit (60% of RAM)."""
-    from ..chain.assembly import _total_memory, estimate_cost, local_table
+    applies and the stored exact lumped build (``stored`` bytes, the estimate
+    :func:`~markovgmm.cli._options.announce_cost` already made: lumped
+    whenever streaming applies), times :data:`STORED_CERTIFICATE_FACTOR`
+    for its certificate, would exceed the memory limit (60% of RAM)."""
+    from ..chain.assembly import _total_memory
     from ..chain.lumped import streaming_applies
-    from ..chain.symmetry import agent_group
 
     if not streaming_applies(system):
         return False
-    stored = estimate_cost(system, local_table(system), lumped=True, group=agent_group(system))["bytes"]
     return STORED_CERTIFICATE_FACTOR * stored > 0.6 * _total_memory()
 
 
